@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+//
+// cxrcaption: chest X-ray impression generation (DenseNet-121 encoder + attention LSTM decoder).
+//
+// Layers, from the outside in (arrows point one way):
+//   cxrcaption-cli, CXRCAPI (libcxrcaption.so)  ->  CXRKit (model, decoding, intake, weights, metrics)
+//   ->  kernels  ->  COpenBLAS.
+// CXRImageIO (PNG through libpng) serves the CLI and the tests; the core never reads files of images.
+import PackageDescription
+
+let package = Package(
+    name: "cxrcaption",
+    products: [
+        // The stable C ABI: libcxrcaption.so + include/cxrcaption.h.
+        .library(name: "cxrcaption", type: .dynamic, targets: ["CXRCAPI"]),
+        // The command-line tool. (SwiftPM cannot give an executable the library's product name.)
+        .executable(name: "cxrcaption-cli", targets: ["cxrcaption-cli"]),
+        .library(name: "CXRKit", targets: ["CXRKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .target(
+            name: "CXRKit",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "CXRImageIO", dependencies: ["CPNG"]),
+        .target(
+            name: "CXRCAPI",
+            dependencies: ["CXRKit"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        .executableTarget(
+            name: "cxrcaption-cli",
+            dependencies: [
+                "CXRKit", "CXRImageIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "CXRKitTests",
+            dependencies: ["CXRKit", "CXRImageIO"],
+            exclude: ["Fixtures"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)
