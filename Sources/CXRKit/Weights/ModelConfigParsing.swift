@@ -1,0 +1,120 @@
+/// Bounds on configuration values, so every size computed from a config fits comfortably in `Int`.
+enum ModelConfigLimits {
+    static let blockCount = 4
+    static let layersPerBlock = 1...256
+    static let growthRate = 1...1024
+    static let bnSize = 1...64
+    static let numInitFeatures = 1...4096
+    static let inputSize = 32...4096
+    static let hidden = 1...8192
+    static let embed = 1...8192
+    static let attentionDim = 1...8192
+    static let supportedPreprocessing = 1
+}
+
+extension ModelConfig {
+    /// The keys of the `config` metadata object, all required.
+    static let jsonKeys = [
+        "block_config", "growth_rate", "bn_size", "num_init_features", "in_channels", "input_size", "hidden",
+        "embed", "attention_dim", "bn_eps", "mean", "std", "preprocessing",
+    ]
+
+    /// Parses and validates the `config` metadata value (a JSON object; docs/WEIGHTS.md).
+    ///
+    /// Returns the config and the non-fatal problems found (unknown keys).
+    static func parse(metadataJSON text: String) throws -> (config: ModelConfig, problems: [String]) {
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try JSONParser.parse(text)
+        } catch {
+            throw CXRError.invalidModel("metadata config is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else {
+            throw CXRError.invalidModel("metadata config is a JSON \(value.typeName), expected an object")
+        }
+        var problems: [String] = []
+        for key in object.keys where !jsonKeys.contains(key) {
+            problems.append("config has unknown key \"\(key)\" (ignored)")
+        }
+        func field(_ key: String) throws -> JSONValue {
+            guard let value = object[key] else { throw CXRError.invalidModel("config is missing \"\(key)\"") }
+            return value
+        }
+        func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+            let value = try field(key)
+            guard let integer = value.integerValue else {
+                throw CXRError.invalidModel("config \(key) is \(value.serialized), expected an integer")
+            }
+            guard range.contains(integer) else {
+                throw CXRError.invalidModel("config \(key) is \(integer), expected \(range.lowerBound)...\(range.upperBound)")
+            }
+            return integer
+        }
+
+        var config = ModelConfig()
+        let blocksValue = try field("block_config")
+        guard case .array(let blocks) = blocksValue else {
+            throw CXRError.invalidModel("config block_config is \(blocksValue.serialized), expected an array of integers")
+        }
+        guard blocks.count == ModelConfigLimits.blockCount else {
+            throw CXRError.invalidModel("config block_config \(blocksValue.serialized) has \(blocks.count) blocks; "
+                + "cxrcaption/1 requires \(ModelConfigLimits.blockCount) (the grid is input_size / 32)")
+        }
+        config.blockConfig = try blocks.map { block in
+            guard let layers = block.integerValue, ModelConfigLimits.layersPerBlock.contains(layers) else {
+                throw CXRError.invalidModel("config block_config \(blocksValue.serialized) has entry \(block.serialized); "
+                    + "each must be an integer in \(ModelConfigLimits.layersPerBlock.lowerBound)..."
+                    + "\(ModelConfigLimits.layersPerBlock.upperBound)")
+            }
+            return layers
+        }
+        config.growthRate = try integer("growth_rate", in: ModelConfigLimits.growthRate)
+        config.bnSize = try integer("bn_size", in: ModelConfigLimits.bnSize)
+        config.numInitFeatures = try integer("num_init_features", in: ModelConfigLimits.numInitFeatures)
+        config.inChannels = try integer("in_channels", in: Int.min...Int.max)
+        guard config.inChannels == 1 || config.inChannels == 3 else {
+            throw CXRError.invalidModel("config in_channels is \(config.inChannels), expected 1 or 3")
+        }
+        config.inputSize = try integer("input_size", in: ModelConfigLimits.inputSize)
+        guard config.inputSize % 32 == 0 else {
+            throw CXRError.invalidModel("config input_size is \(config.inputSize), expected a multiple of 32")
+        }
+        config.hidden = try integer("hidden", in: ModelConfigLimits.hidden)
+        config.embed = try integer("embed", in: ModelConfigLimits.embed)
+        config.attentionDim = try integer("attention_dim", in: ModelConfigLimits.attentionDim)
+
+        let epsValue = try field("bn_eps")
+        guard let eps = epsValue.doubleValue, eps > 0, eps < 1 else {
+            throw CXRError.invalidModel("config bn_eps is \(epsValue.serialized), expected a number in (0, 1)")
+        }
+        config.bnEps = Float(eps)
+        guard config.bnEps > 0 else {
+            throw CXRError.invalidModel("config bn_eps is \(epsValue.serialized), too small for Float32")
+        }
+
+        func channelValues(_ key: String, positive: Bool) throws -> [Float] {
+            let value = try field(key)
+            guard case .array(let elements) = value, elements.count == 1 || elements.count == config.inChannels else {
+                throw CXRError.invalidModel("config \(key) is \(value.serialized), expected an array of 1"
+                    + (config.inChannels == 1 ? "" : " or \(config.inChannels)") + " numbers")
+            }
+            return try elements.map { element in
+                guard let number = element.doubleValue, Float(number).isFinite, !positive || Float(number) > 0 else {
+                    throw CXRError.invalidModel("config \(key) \(value.serialized) has entry \(element.serialized); "
+                        + (positive ? "each must be a positive finite number" : "each must be a finite number"))
+                }
+                return Float(number)
+            }
+        }
+        config.mean = try channelValues("mean", positive: false)
+        config.std = try channelValues("std", positive: true)
+
+        let preprocessingValue = try field("preprocessing")
+        guard preprocessingValue.integerValue == ModelConfigLimits.supportedPreprocessing else {
+            throw CXRError.invalidModel("config preprocessing is \(preprocessingValue.serialized); this library "
+                + "implements intake pipeline version \(ModelConfigLimits.supportedPreprocessing)")
+        }
+        config.preprocessing = ModelConfigLimits.supportedPreprocessing
+        return (config, problems)
+    }
+}

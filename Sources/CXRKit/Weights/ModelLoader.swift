@@ -1,0 +1,207 @@
+/// A summary of the tensors in a weights file, for `inspect` and diagnostics.
+public struct ModelTensorSummary: Sendable {
+    /// Every tensor entry of the file, in header order (including ignored ones).
+    public var tensors: [SafeTensorInfo]
+    /// Names of the tensors the loader ignored (`*.num_batches_tracked`).
+    public var ignored: [String]
+    /// Number of parameters (elements of all tensors that are not ignored).
+    public var parameterCount: Int
+    /// The distinct dtypes of the parameters, in order of first appearance.
+    public var dtypes: [SafeTensorsDType]
+}
+
+/// A validated cxrcaption/1 model: what `CaptionModel` is made from.
+public struct LoadedModel: Sendable {
+    public var config: ModelConfig
+    public var vocabulary: Vocabulary
+    /// Names of the findings head's labels; empty when there is no findings head.
+    public var labels: [String]
+    /// The `format` metadata (`cxrcaption/1`).
+    public var formatVersion: String
+    /// All `__metadata__` entries in file order.
+    public var metadata: [(key: String, value: String)]
+    /// Non-fatal problems in the metadata (unknown keys, duplicate tokens, tokenizer/join disagreement).
+    public var problems: [String]
+    public var tensorSummary: ModelTensorSummary
+    /// Folded Float32 weights for the encoder and decoder.
+    var weights: ModelWeights
+}
+
+/// Reads, validates and folds a cxrcaption/1 weights file (docs/WEIGHTS.md).
+public enum ModelLoader {
+    /// The largest model file read from disk (16 GiB).
+    public static let maximumFileSize = FileReader.defaultMaximumSize
+
+    /// Loads the model file at `path`. Throws `CXRError(.io)` when it cannot be read and
+    /// `CXRError(.invalidModel)` with a message naming the problem when it is not a valid model.
+    public static func load(path: String) throws -> LoadedModel {
+        let bytes = try FileReader.readAll(path: path, maximumSize: maximumFileSize)
+        return try bytes.withUnsafeBytes { try load(bytes: $0) }
+    }
+
+    /// Loads a model from the bytes of a weights file; the bytes are not retained.
+    public static func load(bytes: UnsafeRawBufferPointer) throws -> LoadedModel {
+        let layout = try SafeTensorsLayout.parse(bytes)
+        let metadata = try ModelMetadata.parse(layout.metadata)
+        let summary = try validateTensors(layout, metadata: metadata)
+        let reader = TensorReader(layout: layout, file: bytes, config: metadata.config)
+        let weights = try reader.modelWeights(hasFindings: metadata.labels != nil)
+        return LoadedModel(config: metadata.config, vocabulary: metadata.vocabulary, labels: metadata.labels ?? [],
+                           formatVersion: metadata.formatVersion, metadata: layout.metadata,
+                           problems: metadata.problems, tensorSummary: summary, weights: weights)
+    }
+
+    /// Checks names, dtypes and shapes of every tensor against the config and metadata.
+    static func validateTensors(_ layout: SafeTensorsLayout, metadata: ModelMetadata) throws -> ModelTensorSummary {
+        let config = metadata.config
+        let vocabularySize = metadata.vocabulary.count
+        let present = Set(layout.tensors.map(\.name))
+        let hasFindingsWeight = present.contains("findings.weight")
+        let hasFindingsBias = present.contains("findings.bias")
+        if hasFindingsWeight != hasFindingsBias {
+            throw CXRError.invalidModel(hasFindingsWeight
+                ? "findings head incomplete: findings.weight is present but findings.bias is missing"
+                : "findings head incomplete: findings.bias is present but findings.weight is missing")
+        }
+        if hasFindingsWeight && metadata.labels == nil {
+            throw CXRError.invalidModel("the file has a findings head (findings.weight, findings.bias) but no "
+                + "\"labels\" metadata")
+        }
+        if let labels = metadata.labels, !hasFindingsWeight {
+            throw CXRError.invalidModel("metadata has \(labels.count) labels but the file has no findings head "
+                + "(findings.weight, findings.bias)")
+        }
+
+        let expected = ModelTensorNames.expected(config: config, vocabularySize: vocabularySize,
+                                                 labelCount: metadata.labels?.count)
+        var expectedShapes: [String: [Int]] = [:]
+        for entry in expected { expectedShapes[entry.name] = entry.shape }
+
+        var ignored: [String] = []
+        var parameterCount = 0
+        var dtypes: [SafeTensorsDType] = []
+        for tensor in layout.tensors {
+            if ModelTensorNames.isIgnored(tensor.name) {
+                ignored.append(tensor.name)
+                continue
+            }
+            guard let shape = expectedShapes[tensor.name] else {
+                throw CXRError.invalidModel("unknown tensor \(tensor.name) (shape \(describeShape(tensor.shape))); "
+                    + "it is not part of a \(ModelMetadata.formatVersion) model with this config")
+            }
+            guard tensor.dtype.isReadableAsFloat else {
+                throw CXRError.invalidModel("tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); model "
+                    + "parameters must be F32, F16 or BF16")
+            }
+            if ModelTensorNames.vocabularyRowTensors.contains(tensor.name), tensor.shape.first != vocabularySize {
+                throw CXRError.invalidModel("metadata vocab has \(vocabularySize) tokens but tensor \(tensor.name) "
+                    + "has shape \(describeShape(tensor.shape)) (rows must equal the vocabulary size)")
+            }
+            if tensor.name.hasPrefix("findings."), let labels = metadata.labels, tensor.shape.first != labels.count {
+                throw CXRError.invalidModel("metadata has \(labels.count) labels but tensor \(tensor.name) has shape "
+                    + "\(describeShape(tensor.shape)) (rows must equal the label count)")
+            }
+            guard tensor.shape == shape else {
+                throw CXRError.invalidModel("tensor \(tensor.name) has shape \(describeShape(tensor.shape)), "
+                    + "expected \(describeShape(shape))")
+            }
+            parameterCount += tensor.elementCount
+            if !dtypes.contains(tensor.dtype) { dtypes.append(tensor.dtype) }
+        }
+        for entry in expected where !present.contains(entry.name) {
+            throw CXRError.invalidModel("missing tensor \(entry.name) (expected shape \(describeShape(entry.shape)))")
+        }
+        return ModelTensorSummary(tensors: layout.tensors, ignored: ignored, parameterCount: parameterCount,
+                                  dtypes: dtypes)
+    }
+}
+
+/// Reads validated tensors out of a file buffer and assembles `ModelWeights`.
+private struct TensorReader {
+    let layout: SafeTensorsLayout
+    let file: UnsafeRawBufferPointer
+    let config: ModelConfig
+    let index: [String: SafeTensorInfo]
+
+    init(layout: SafeTensorsLayout, file: UnsafeRawBufferPointer, config: ModelConfig) {
+        self.layout = layout
+        self.file = file
+        self.config = config
+        var index: [String: SafeTensorInfo] = [:]
+        for tensor in layout.tensors { index[tensor.name] = tensor }
+        self.index = index
+    }
+
+    func floats(_ name: String) throws -> [Float] {
+        guard let tensor = index[name] else { throw CXRError.invalidModel("missing tensor \(name)") }
+        return try layout.floats(of: tensor, in: file)
+    }
+
+    func batchNorm(_ prefix: String) throws -> FoldedBatchNorm {
+        let folded = BatchNormFolding.fold(
+            weight: try floats("\(prefix).weight"), bias: try floats("\(prefix).bias"),
+            runningMean: try floats("\(prefix).running_mean"), runningVar: try floats("\(prefix).running_var"),
+            eps: Double(config.bnEps))
+        switch folded {
+        case .success(let batchNorm): return batchNorm
+        case .failure(let problem):
+            throw CXRError.invalidModel("tensor \(prefix).running_var[\(problem.channel)] is \(problem.runningVar); "
+                + "running_var + bn_eps must be positive")
+        }
+    }
+
+    func convolution(_ name: String, kernel: Int, stride: Int, padding: Int) throws -> ConvolutionWeights {
+        let shape = index[name]!.shape  // validated: [out, in, kernel, kernel]
+        return ConvolutionWeights(outChannels: shape[0], inChannels: shape[1], kernel: kernel, stride: stride,
+                                  padding: padding, weight: try floats(name))
+    }
+
+    func modelWeights(hasFindings: Bool) throws -> ModelWeights {
+        let conv0 = try convolution("encoder.features.conv0.weight", kernel: 7, stride: 2, padding: 3)
+        let norm0 = try batchNorm("encoder.features.norm0")
+        var blocks: [[DenseLayerWeights]] = []
+        var transitions: [TransitionWeights] = []
+        for (blockIndex, layers) in config.blockConfig.enumerated() {
+            var block: [DenseLayerWeights] = []
+            for layer in stride(from: 1, through: layers, by: 1) {
+                let prefix = ModelTensorNames.denseLayer(blockIndex + 1, layer)
+                block.append(DenseLayerWeights(
+                    norm1: try batchNorm("\(prefix).norm1"),
+                    conv1: try convolution("\(prefix).conv1.weight", kernel: 1, stride: 1, padding: 0),
+                    norm2: try batchNorm("\(prefix).norm2"),
+                    conv2: try convolution("\(prefix).conv2.weight", kernel: 3, stride: 1, padding: 1)))
+            }
+            blocks.append(block)
+            if blockIndex != config.blockConfig.count - 1 {
+                let prefix = ModelTensorNames.transition(blockIndex + 1)
+                transitions.append(TransitionWeights(
+                    norm: try batchNorm("\(prefix).norm"),
+                    conv: try convolution("\(prefix).conv.weight", kernel: 1, stride: 1, padding: 0)))
+            }
+        }
+        let encoder = EncoderWeights(conv0: conv0, norm0: norm0, blocks: blocks, transitions: transitions,
+                                     norm5: try batchNorm("encoder.features.norm5"))
+
+        let biasIH = try floats("decoder.lstm.bias_ih")
+        let biasHH = try floats("decoder.lstm.bias_hh")
+        let lstmBias = zip(biasIH, biasHH).map { Float(Double($0) + Double($1)) }
+        let decoder = DecoderWeights(
+            embedding: try floats("decoder.embedding.weight"),
+            lstmInputWeight: try floats("decoder.lstm.weight_ih"),
+            lstmHiddenWeight: try floats("decoder.lstm.weight_hh"),
+            lstmBias: lstmBias,
+            attentionHidden: try floats("decoder.att_h.weight"),
+            attentionFeature: try floats("decoder.att_v.weight"),
+            attentionFeatureBias: try floats("decoder.att_v.bias"),
+            attentionScore: try floats("decoder.att_w.weight"),
+            outputHidden: try floats("decoder.out_h.weight"),
+            outputBias: try floats("decoder.out_h.bias"),
+            outputContext: try floats("decoder.out_c.weight"))
+
+        var findings: FindingsHeadWeights? = nil
+        if hasFindings {
+            findings = FindingsHeadWeights(weight: try floats("findings.weight"), bias: try floats("findings.bias"))
+        }
+        return ModelWeights(encoder: encoder, decoder: decoder, findings: findings)
+    }
+}

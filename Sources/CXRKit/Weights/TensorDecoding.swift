@@ -1,0 +1,30 @@
+/// Decoding of little-endian tensor bytes into Float32 values.
+enum TensorDecoding {
+    /// Decodes `count` elements of `dtype` (F32, F16 or BF16) from `bytes`, which holds exactly
+    /// `count x dtype.byteSize` bytes (the caller has validated this).
+    static func floats(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float] {
+        precondition(bytes.count == count * dtype.byteSize && dtype.isReadableAsFloat)
+        return [Float](unsafeUninitializedCapacity: count) { output, initialized in
+            switch dtype {
+            case .f32:
+                for index in 0..<count {
+                    let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+                    output[index] = Float(bitPattern: bits)
+                }
+            case .f16:
+                for index in 0..<count {
+                    let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+                    output[index] = HalfPrecision.float(fromF16: bits)
+                }
+            case .bf16:
+                for index in 0..<count {
+                    let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+                    output[index] = HalfPrecision.float(fromBF16: bits)
+                }
+            default:
+                preconditionFailure("not a float dtype")
+            }
+            initialized = count
+        }
+    }
+}
