@@ -1,0 +1,43 @@
+/// The encoder's weights in the form its kernels use: convolutions repacked for channels-last GEMM,
+/// BatchNorms folded (as loaded). Built and shape-checked once by `DenseNetEncoder.init`.
+
+/// norm1 -> ReLU -> conv1 (1x1) -> norm2 -> ReLU -> conv2 (3x3, pad 1).
+struct PackedDenseLayer: Sendable {
+    let norm1: FoldedBatchNorm
+    let conv1: PackedConvolution
+    let norm2: FoldedBatchNorm
+    let conv2: PackedConvolution
+}
+
+/// norm -> ReLU -> conv (1x1) -> 2x2 average pool; run as BN-ReLU + pool, then the 1x1 conv.
+struct PackedTransition: Sendable {
+    let norm: FoldedBatchNorm
+    let conv: PackedConvolution
+}
+
+/// Shape checks of loaded weights against the plan, each failure naming the tensor (torchvision names).
+enum DenseNetWeightsCheck {
+    static func norm(_ norm: FoldedBatchNorm, channels: Int, name: String) throws {
+        guard norm.scale.count == channels, norm.shift.count == channels else {
+            throw CXRError.invalidModel("\(name) has \(norm.scale.count) scales and \(norm.shift.count) shifts, "
+                                        + "expected \(channels)")
+        }
+    }
+
+    static func convolution(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
+                            stride: Int, padding: Int, name: String) throws -> PackedConvolution {
+        guard conv.outChannels == out, conv.inChannels == inChannels, conv.kernel == kernel,
+              conv.stride == stride, conv.padding == padding else {
+            throw CXRError.invalidModel(
+                "\(name) is [\(conv.outChannels), \(conv.inChannels), \(conv.kernel), \(conv.kernel)] "
+                + "stride \(conv.stride) padding \(conv.padding), expected [\(out), \(inChannels), \(kernel), "
+                + "\(kernel)] stride \(stride) padding \(padding)")
+        }
+        let expected = out * inChannels * kernel * kernel
+        guard conv.weight.count == expected else {
+            throw CXRError.invalidModel("\(name) holds \(conv.weight.count) weights, expected \(expected)")
+        }
+        return PackedConvolution(outChannels: out, inChannels: inChannels, kernel: kernel, stride: stride,
+                                 padding: padding, oihw: conv.weight)
+    }
+}

@@ -1,0 +1,134 @@
+/// The shapes of a DenseNet forward pass, derived once from a `ModelConfig` and checked for sanity:
+/// every side at least 1, every size computed with overflow checks, the workspace under a size limit.
+struct DenseNetPlan: Equatable, Sendable {
+    /// One dense block: its spatial side, the channels entering it, its layer count, and the channels
+    /// of its full output buffer (entering channels + layers x growth).
+    struct Block: Equatable, Sendable {
+        let side: Int
+        let inputChannels: Int
+        let layers: Int
+        let outputChannels: Int
+    }
+
+    /// Output pixels each im2col band aims at (a few MB of scratch at DenseNet-121 sizes).
+    static let bandPixels = 1024
+    /// Largest workspace accepted, in floats (4 GiB).
+    static let maximumWorkspaceFloats = 1 << 30
+
+    let inChannels: Int
+    let inputSize: Int
+    /// Side and channels of conv0's output (before pool0).
+    let stemSide: Int
+    let stemChannels: Int
+    let blocks: [Block]
+    let growthRate: Int
+    /// Channels out of each dense layer's 1x1 convolution: bnSize x growthRate.
+    let bottleneckChannels: Int
+    /// Channels of V (the last block's output).
+    let featureChannels: Int
+    /// Side of V's grid.
+    let outputSide: Int
+
+    // Workspace sizes, in floats.
+    let imageFloats: Int
+    let stemFloats: Int
+    let blockFloats: [Int]
+    let normalizedFloats: Int
+    let bottleneckFloats: Int
+    let columnFloats: Int
+
+    init(config: ModelConfig) throws {
+        func positive(_ value: Int, _ name: String) throws -> Int {
+            guard value >= 1 else { throw CXRError.invalidModel("config \(name) \(value) must be at least 1") }
+            return value
+        }
+        inChannels = try positive(config.inChannels, "in_channels")
+        inputSize = try positive(config.inputSize, "input_size")
+        growthRate = try positive(config.growthRate, "growth_rate")
+        stemChannels = try positive(config.numInitFeatures, "num_init_features")
+        _ = try positive(config.bnSize, "bn_size")
+        guard !config.blockConfig.isEmpty else { throw CXRError.invalidModel("config block_config is empty") }
+        bottleneckChannels = try checkedProduct([config.bnSize, config.growthRate], "bn_size x growth_rate")
+
+        stemSide = Pooling.outputSize(input: inputSize, kernel: 7, stride: 2, padding: 3)
+        var side = Pooling.outputSize(input: stemSide, kernel: 3, stride: 2, padding: 1)
+        var channels = stemChannels
+        var blocks: [Block] = []
+        for (index, layers) in config.blockConfig.enumerated() {
+            guard layers >= 0 else {
+                throw CXRError.invalidModel("config block_config[\(index)] \(layers) is negative")
+            }
+            guard side >= 1 else {
+                throw CXRError.invalidModel("input_size \(inputSize) is too small: denseblock\(index + 1) "
+                                            + "would have no pixels")
+            }
+            let added = try checkedProduct([layers, growthRate], "block_config[\(index)] x growth_rate")
+            let (output, overflow) = channels.addingReportingOverflow(added)
+            guard !overflow else { throw CXRError.invalidModel("denseblock\(index + 1) channel count overflows") }
+            blocks.append(Block(side: side, inputChannels: channels, layers: layers, outputChannels: output))
+            channels = output
+            if index != config.blockConfig.count - 1 {
+                channels /= 2
+                side /= 2
+                guard channels >= 1 else {
+                    throw CXRError.invalidModel("transition\(index + 1) would have no output channels")
+                }
+            }
+        }
+        self.blocks = blocks
+        featureChannels = channels
+        outputSide = side
+
+        imageFloats = try checkedProduct([inputSize, inputSize, inChannels], "input image")
+        stemFloats = try checkedProduct([stemSide, stemSide, stemChannels], "conv0 output")
+        blockFloats = try blocks.enumerated().map { index, block in
+            try checkedProduct([block.side, block.side, block.outputChannels], "denseblock\(index + 1) output")
+        }
+        normalizedFloats = blockFloats.max() ?? 0
+        bottleneckFloats = try checkedProduct([blocks[0].side, blocks[0].side, bottleneckChannels],
+                                              "bottleneck")
+        let stemColumns = try checkedProduct([49, inChannels], "conv0 im2col row")
+        let layerColumns = try checkedProduct([9, bottleneckChannels], "conv2 im2col row")
+        var columns = try checkedProduct([
+            Convolution.bandRows(outputHeight: stemSide, outputWidth: stemSide, targetBandPixels: Self.bandPixels),
+            stemSide, stemColumns], "conv0 im2col band")
+        for (index, block) in blocks.enumerated() where block.layers > 0 {
+            let band = try checkedProduct([
+                Convolution.bandRows(outputHeight: block.side, outputWidth: block.side,
+                                     targetBandPixels: Self.bandPixels),
+                block.side, layerColumns], "denseblock\(index + 1) im2col band")
+            columns = max(columns, band)
+        }
+        columnFloats = columns
+
+        var total = 0
+        for part in [imageFloats, stemFloats, normalizedFloats, bottleneckFloats, columnFloats] + blockFloats {
+            let (sum, overflow) = total.addingReportingOverflow(part)
+            guard !overflow, sum <= Self.maximumWorkspaceFloats else {
+                throw CXRError(.outOfMemory, "encoder workspace for input_size \(inputSize) exceeds "
+                               + "\(Self.maximumWorkspaceFloats) floats")
+            }
+            total = sum
+        }
+    }
+
+    /// Regions of V: outputSide².
+    var regionCount: Int { outputSide * outputSide }
+    /// Floats of the encoder input, [inChannels, inputSize, inputSize].
+    var inputCount: Int { imageFloats }
+    /// Floats of the encoder output, [regionCount, featureChannels].
+    var outputCount: Int { regionCount * featureChannels }
+}
+
+private func checkedProduct(_ factors: [Int], _ name: String) throws -> Int {
+    var product = 1
+    for factor in factors {
+        let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+        guard !overflow, next <= DenseNetPlan.maximumWorkspaceFloats else {
+            throw CXRError(.outOfMemory, "\(name) size \(factors.map(String.init).joined(separator: " x ")) "
+                           + "is too large")
+        }
+        product = next
+    }
+    return product
+}

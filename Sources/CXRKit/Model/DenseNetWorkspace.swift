@@ -1,0 +1,45 @@
+/// The scratch memory of one `DenseNetEncoder` caller: every activation buffer of a forward pass, sized
+/// once from the model's configuration and reused by every `encode` call (a forward pass allocates
+/// nothing). Use one workspace from one thread at a time; make one per concurrent caller.
+///
+/// Layout (private to the encoder): activations are channels-last, [pixels, channels] row-major. Each
+/// dense block has one buffer of its full output width; every dense layer writes its new channels into
+/// it in place, so concatenation costs nothing.
+final class EncoderWorkspace {
+    /// The shapes this workspace was sized for; `encode` refuses a workspace of another plan.
+    let plan: DenseNetPlan
+    /// The input image, channels-last.
+    let image: FloatBuffer
+    /// conv0's output, normalized and rectified in place before pool0.
+    let stem: FloatBuffer
+    /// One buffer per dense block, [side², outputChannels].
+    let blocks: [FloatBuffer]
+    /// A dense layer's BN-ReLU'd input, or a transition's BN-ReLU'd and pooled input.
+    let normalized: FloatBuffer
+    /// A dense layer's 1x1 convolution output (then BN-ReLU'd in place).
+    let bottleneck: FloatBuffer
+    /// im2col bands of conv0 and the 3x3 convolutions.
+    let columns: FloatBuffer
+
+    init(plan: DenseNetPlan) {
+        self.plan = plan
+        image = FloatBuffer(count: plan.imageFloats)
+        stem = FloatBuffer(count: plan.stemFloats)
+        blocks = plan.blockFloats.map { FloatBuffer(count: $0) }
+        normalized = FloatBuffer(count: plan.normalizedFloats)
+        bottleneck = FloatBuffer(count: plan.bottleneckFloats)
+        columns = FloatBuffer(count: plan.columnFloats)
+    }
+
+    /// Total floats held.
+    var floatCount: Int {
+        ([image, stem, normalized, bottleneck, columns] + blocks).reduce(0) { $0 + $1.count }
+    }
+
+    /// The whole buffer of dense block `index` as a view.
+    func blockView(_ index: Int) -> FeatureMapView {
+        let block = plan.blocks[index]
+        return FeatureMapView(base: blocks[index].pointer, height: block.side, width: block.side,
+                              channels: block.outputChannels)
+    }
+}

@@ -1,0 +1,51 @@
+/// A channels-last (NHWC, one image) view of an activation held elsewhere.
+///
+/// Pixel `p = y * width + x` holds `channels` consecutive floats starting at `base + p * pixelStride`.
+/// `pixelStride` may exceed `channels`: a view of some channels of a wider buffer (a dense block's output,
+/// where each layer writes its new channels in place) is a view with an offset `base` and the buffer's
+/// channel count as its stride. Seen as a matrix, the view is [pixels, channels] row-major with leading
+/// dimension `pixelStride`, which is what GEMM takes directly.
+///
+/// A view does not own its memory; the owner (a workspace) must outlive every use.
+struct FeatureMapView {
+    var base: UnsafeMutablePointer<Float>
+    var height: Int
+    var width: Int
+    var channels: Int
+    var pixelStride: Int
+
+    init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int, pixelStride: Int) {
+        precondition(height >= 0 && width >= 0 && channels >= 0 && pixelStride >= channels,
+                     "bad feature map view \(height)x\(width)x\(channels) stride \(pixelStride)")
+        self.base = base
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.pixelStride = pixelStride
+    }
+
+    /// A dense view: `pixelStride == channels`.
+    init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int) {
+        self.init(base: base, height: height, width: width, channels: channels, pixelStride: channels)
+    }
+
+    /// Number of pixels, `height * width`.
+    var pixelCount: Int { height * width }
+
+    /// The floats the view spans, from `base` to the end of its last pixel's channels.
+    var spanCount: Int { pixelCount == 0 ? 0 : (pixelCount - 1) * pixelStride + channels }
+
+    /// The same pixels, channels `range` only (same stride).
+    func channels(_ range: Range<Int>) -> FeatureMapView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= channels,
+                     "channel range \(range) outside 0..<\(channels)")
+        return FeatureMapView(base: base + range.lowerBound, height: height, width: width,
+                              channels: range.count, pixelStride: pixelStride)
+    }
+
+    /// Pointer to channel 0 of pixel (y, x).
+    @inline(__always)
+    func pixel(_ y: Int, _ x: Int) -> UnsafeMutablePointer<Float> {
+        base + (y * width + x) * pixelStride
+    }
+}
