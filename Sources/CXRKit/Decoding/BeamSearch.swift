@@ -1,0 +1,135 @@
+import Glibc
+
+/// Beam search over an `AttentionDecoder`, exactly as docs/DECODING.md specifies (the Python reference in
+/// `training/cxrcaption_ref/beam.py` follows the same rules; golden tests require identical tokens).
+public enum BeamSearch {
+    /// Decodes one prepared image and returns up to `parameters.maxResults` captions, best first.
+    ///
+    /// - Parameters:
+    ///   - workspace: scratch for `decoder`; its state is overwritten.
+    ///   - shouldAbort: polled before every step; returning true throws `CXRError.aborted` (the workspace
+    ///     stays usable).
+    /// - Throws: `invalidArgument` for out-of-range parameters or a vocabulary that does not fit the
+    ///   decoder; `aborted`.
+    public static func run(decoder: AttentionDecoder, context: DecoderImageContext, vocabulary: Vocabulary,
+                           parameters: GenerationParameters, workspace: DecoderWorkspace,
+                           shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
+        try parameters.validate()
+        try check(vocabulary, against: decoder)
+        let completed = try search(decoder: decoder, context: context, vocabulary: vocabulary,
+                                   parameters: parameters, workspace: workspace, shouldAbort: shouldAbort)
+        return try rank(completed, parameters: parameters).map { hypothesis in
+            Caption(text: try vocabulary.text(for: hypothesis.tokens), tokens: hypothesis.tokens,
+                    logProbability: hypothesis.logProbability,
+                    score: hypothesis.score(lengthPenalty: parameters.lengthPenalty),
+                    truncated: hypothesis.truncated, attention: hypothesis.attention)
+        }
+    }
+
+    private static func check(_ vocabulary: Vocabulary, against decoder: AttentionDecoder) throws {
+        guard vocabulary.count == decoder.vocabularySize else {
+            throw CXRError.invalidArgument(
+                "vocabulary has \(vocabulary.count) tokens, the decoder \(decoder.vocabularySize)")
+        }
+        for (name, id) in [("<pad>", vocabulary.padID), ("<start>", vocabulary.startID),
+                           ("<end>", vocabulary.endID), ("<nou>", vocabulary.unknownID)]
+        where id < 0 || id >= vocabulary.count {
+            throw CXRError.invalidArgument("\(name) id \(id) is outside 0..<\(vocabulary.count)")
+        }
+    }
+
+    /// Rules 1-5: the completed hypotheses, in completion order.
+    static func search(decoder: AttentionDecoder, context: DecoderImageContext, vocabulary: Vocabulary,
+                       parameters: GenerationParameters, workspace: DecoderWorkspace,
+                       shouldAbort: (() -> Bool)?) throws -> [Hypothesis] {
+        let width = parameters.beamWidth
+        let vocabularySize = decoder.vocabularySize
+        let regions = decoder.regionCount
+        var banned = [Bool](repeating: false, count: vocabularySize)
+        banned[vocabulary.startID] = true
+        banned[vocabulary.padID] = true
+        if parameters.suppressUnknown { banned[vocabulary.unknownID] = true }
+
+        workspace.reserve(rows: width)
+        workspace.resetState(rows: 1)
+        var live = [Hypothesis()]
+        var previousTokens = [vocabulary.startID]
+        var completed: [Hypothesis] = []
+        var selection = CandidateSelection(capacity: width)
+
+        for step in 1...parameters.maxTokens {
+            if let shouldAbort, shouldAbort() { throw CXRError.aborted }
+            try decoder.step(previousTokens: previousTokens, context: context, workspace: workspace)
+            logSoftmaxRows(live.count, width: vocabularySize, workspace: workspace)
+
+            selection.reset(keeping: width - completed.count)
+            for (row, hypothesis) in live.enumerated() {
+                let base = row * vocabularySize
+                for token in 0..<vocabularySize where !banned[token] {
+                    let score = hypothesis.logProbability + Double(workspace.logProbabilities[base + token])
+                    selection.offer(score: score, flatIndex: base + token)
+                }
+            }
+
+            // Rules 4 and 5: <end> completes; at t = T the others complete too, truncated. Completion order
+            // within a step is selection order (it breaks ranking ties).
+            let lastStep = step == parameters.maxTokens
+            var nextLive: [Hypothesis] = []
+            var parents: [Int] = []
+            previousTokens.removeAll(keepingCapacity: true)
+            for candidate in selection.chosen {
+                let row = candidate.flatIndex / vocabularySize
+                let token = candidate.flatIndex % vocabularySize
+                var hypothesis = live[row]
+                hypothesis.logProbability = candidate.score
+                if token == vocabulary.endID {
+                    hypothesis.ended = true
+                    completed.append(hypothesis)
+                    continue
+                }
+                hypothesis.tokens.append(token)
+                if parameters.returnAttention {
+                    hypothesis.attention.append(contentsOf: workspace.attention[(row * regions)..<((row + 1) * regions)])
+                }
+                if lastStep {
+                    hypothesis.truncated = true
+                    completed.append(hypothesis)
+                    continue
+                }
+                nextLive.append(hypothesis)
+                parents.append(row)
+                previousTokens.append(token)
+            }
+            if completed.count >= width || lastStep || nextLive.isEmpty { break }
+            workspace.reorderState(parents: parents)
+            live = nextLive
+        }
+        return completed
+    }
+
+    /// Rule 6: by score, higher first, ties by completion order; the first `maxResults`.
+    static func rank(_ completed: [Hypothesis], parameters: GenerationParameters) -> [Hypothesis] {
+        let scores = completed.map { $0.score(lengthPenalty: parameters.lengthPenalty) }
+        let order = completed.indices.sorted { left, right in
+            if scores[left] != scores[right] { return scores[left] > scores[right] }
+            return left < right
+        }
+        return order.prefix(parameters.maxResults).map { completed[$0] }
+    }
+
+    /// log_softmax of each of the first `rows` rows of `workspace.logits` into `workspace.logProbabilities`,
+    /// in float32 as PyTorch computes it: x - max - log(sum(exp(x - max))).
+    static func logSoftmaxRows(_ rows: Int, width: Int, workspace: DecoderWorkspace) {
+        for row in 0..<rows {
+            let base = row * width
+            var largest = -Float.infinity
+            for index in base..<(base + width) { largest = max(largest, workspace.logits[index]) }
+            var total: Float = 0
+            for index in base..<(base + width) { total += expf(workspace.logits[index] - largest) }
+            let logTotal = logf(total)
+            for index in base..<(base + width) {
+                workspace.logProbabilities[index] = workspace.logits[index] - largest - logTotal
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Glibc
+
+/// The attention LSTM decoder of docs/WEIGHTS.md ("The model it defines").
+///
+/// For one image with features V (R regions x F channels), step t computes
+///
+///     x_t = [E[y_{t-1}] ; V_gav];  (h_t, c_t) = LSTMCell(x_t, (h_{t-1}, c_{t-1}))   (gates i, f, g, o)
+///     alpha_t = softmax_r(w · tanh(W_h h_t + W_v V_r + b_v));  C_t = sum_r alpha_tr V_r
+///     logits_t = W_eh h_t + b + W_ec C_t
+///
+/// starting from h_0 = c_0 = 0 and y_0 = `<start>`. `prepare(features:)` does the per-image work once
+/// (V_gav, W_v V + b_v, the V_gav part of the LSTM input); a step then runs k hypotheses at once as GEMMs
+/// over k rows. The decoder is immutable and may be shared across threads; the per-call state lives in a
+/// `DecoderWorkspace`.
+public final class AttentionDecoder: Sendable {
+    /// The most rows (hypotheses) one step may run: the largest beam width.
+    public static let maximumRows = 64
+
+    /// LSTM hidden size h.
+    public let hiddenSize: Int
+    /// Embedding size e.
+    public let embedSize: Int
+    /// Feature channels F.
+    public let featureChannels: Int
+    /// Attention projection size a.
+    public let attentionSize: Int
+    /// Vocabulary size V (rows of the embedding and of the logits).
+    public let vocabularySize: Int
+    /// Attention regions R per image.
+    public let regionCount: Int
+
+    let weights: DecoderWeights
+
+    /// Wraps loaded weights, checking every array against the sizes `config` and `vocabularySize` imply.
+    init(weights: DecoderWeights, config: ModelConfig, vocabularySize: Int) throws {
+        let h = config.hidden, e = config.embed, f = config.featureChannels, a = config.attentionDim
+        let r = config.regionCount
+        for (name, value) in [("hidden", h), ("embed", e), ("feature channels", f), ("attention_dim", a),
+                              ("vocabulary size", vocabularySize), ("region count", r)] {
+            guard value >= 1, value <= Int(Int32.max) / 4 else {
+                throw CXRError.invalidModel("decoder \(name) \(value) is outside 1...\(Int(Int32.max) / 4)")
+            }
+        }
+        func product(_ x: Int, _ y: Int, _ what: String) throws -> Int {
+            let (value, overflow) = x.multipliedReportingOverflow(by: y)
+            guard !overflow, value <= Int(Int32.max) else {
+                throw CXRError.invalidModel("decoder \(what) \(x) x \(y) is too large")
+            }
+            return value
+        }
+        let expected: [(String, [Float], Int)] = [
+            ("decoder.embedding.weight", weights.embedding, try product(vocabularySize, e, "embedding")),
+            ("decoder.lstm.weight_ih", weights.lstmInputWeight, try product(4 * h, e + f, "lstm.weight_ih")),
+            ("decoder.lstm.weight_hh", weights.lstmHiddenWeight, try product(4 * h, h, "lstm.weight_hh")),
+            ("decoder.lstm bias", weights.lstmBias, 4 * h),
+            ("decoder.att_h.weight", weights.attentionHidden, try product(a, h, "att_h.weight")),
+            ("decoder.att_v.weight", weights.attentionFeature, try product(a, f, "att_v.weight")),
+            ("decoder.att_v.bias", weights.attentionFeatureBias, a),
+            ("decoder.att_w.weight", weights.attentionScore, a),
+            ("decoder.out_h.weight", weights.outputHidden, try product(vocabularySize, h, "out_h.weight")),
+            ("decoder.out_h.bias", weights.outputBias, vocabularySize),
+            ("decoder.out_c.weight", weights.outputContext, try product(vocabularySize, f, "out_c.weight")),
+        ]
+        for (name, array, count) in expected where array.count != count {
+            throw CXRError.invalidModel("\(name) holds \(array.count) values, expected \(count)")
+        }
+        _ = try product(r, f, "features")
+        _ = try product(r, a, "projected features")
+        hiddenSize = h
+        embedSize = e
+        featureChannels = f
+        attentionSize = a
+        self.vocabularySize = vocabularySize
+        regionCount = r
+        self.weights = weights
+    }
+
+    /// The decoder of a loaded model.
+    public convenience init(model: LoadedModel) throws {
+        try self.init(weights: model.weights.decoder, config: model.config,
+                      vocabularySize: model.vocabulary.count)
+    }
+
+    // MARK: Per image
+
+    /// Computes the per-image context from the encoder output V, region-major [R, F] (row r = region
+    /// r = y * grid + x, holding its F channels).
+    public func prepare(features: [Float]) throws -> DecoderImageContext {
+        let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize
+        guard features.count == r * f else {
+            throw CXRError.invalidArgument(
+                "decoder features hold \(features.count) values, expected \(r) regions x \(f) channels")
+        }
+        var sums = [Double](repeating: 0, count: f)
+        for region in 0..<r {
+            for channel in 0..<f { sums[channel] += Double(features[region * f + channel]) }
+        }
+        let mean = sums.map { Float($0 / Double(r)) }
+
+        var projected = [Float](repeating: 0, count: r * a)
+        for region in 0..<r {
+            for index in 0..<a { projected[region * a + index] = weights.attentionFeatureBias[index] }
+        }
+        DecoderMath.multiplyTransposed(rows: r, columns: a, depth: f, features, lda: f,
+                                       weights.attentionFeature, ldb: f,
+                                       into: &projected, ldc: a, beta: 1)
+
+        var constantGates = weights.lstmBias
+        DecoderMath.accumulateMatrixVector(rows: 4 * h, columns: f, weights.lstmInputWeight,
+                                           aOffset: embedSize, lda: embedSize + f, mean,
+                                           into: &constantGates)
+        return DecoderImageContext(regionCount: r, featureChannels: f, features: features,
+                                   meanFeatures: mean, projectedFeatures: projected,
+                                   constantGates: constantGates)
+    }
+
+    // MARK: Steps
+
+    /// Runs one step for every row of `workspace`'s state: row j is fed `previousTokens[j]` and its own
+    /// (h, c). Afterwards the workspace holds the new (h, c), and for each row its logits
+    /// (`workspace.logits`, [rows, V]) and attention weights (`workspace.attention`, [rows, R]).
+    func step(previousTokens: [Int], context: DecoderImageContext, workspace: DecoderWorkspace) throws {
+        let k = previousTokens.count
+        let h = hiddenSize, e = embedSize, f = featureChannels, a = attentionSize
+        let r = regionCount, v = vocabularySize
+        guard workspace.matches(self) else {
+            throw CXRError.invalidArgument("decoder workspace was made for a decoder of other sizes")
+        }
+        guard context.regionCount == r, context.featureChannels == f,
+              context.constantGates.count == 4 * h, context.projectedFeatures.count == r * a else {
+            throw CXRError.invalidArgument(
+                "image context has \(context.regionCount) regions x \(context.featureChannels) channels, "
+                    + "the decoder expects \(r) x \(f)")
+        }
+        guard k == workspace.rows, k >= 1 else {
+            throw CXRError.invalidArgument(
+                "decoder step got \(k) previous tokens for \(workspace.rows) state rows")
+        }
+        for token in previousTokens where token < 0 || token >= v {
+            throw CXRError.invalidArgument("token id \(token) is outside 0..<\(v)")
+        }
+
+        // Gate pre-activations: constant part, then + W_ih[:, :e] E[y] + W_hh h.
+        for row in 0..<k {
+            let token = previousTokens[row]
+            for index in 0..<(4 * h) { workspace.gates[row * 4 * h + index] = context.constantGates[index] }
+            for index in 0..<e { workspace.embedded[row * e + index] = weights.embedding[token * e + index] }
+        }
+        DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: e, workspace.embedded, lda: e,
+                                       weights.lstmInputWeight, ldb: e + f,
+                                       into: &workspace.gates, ldc: 4 * h, beta: 1)
+        DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: h, workspace.hidden, lda: h,
+                                       weights.lstmHiddenWeight, ldb: h,
+                                       into: &workspace.gates, ldc: 4 * h, beta: 1)
+        updateLSTMState(rows: k, workspace: workspace)
+
+        // Attention over the regions.
+        DecoderMath.multiplyTransposed(rows: k, columns: a, depth: h, workspace.hidden, lda: h,
+                                       weights.attentionHidden, ldb: h,
+                                       into: &workspace.attentionHidden, ldc: a, beta: 0)
+        computeAttention(rows: k, context: context, workspace: workspace)
+        DecoderMath.multiply(rows: k, columns: f, depth: r, workspace.attention, context.features,
+                             into: &workspace.context)
+
+        // Logits: b + W_eh h + W_ec C.
+        for row in 0..<k {
+            for index in 0..<v { workspace.logits[row * v + index] = weights.outputBias[index] }
+        }
+        DecoderMath.multiplyTransposed(rows: k, columns: v, depth: h, workspace.hidden, lda: h,
+                                       weights.outputHidden, ldb: h,
+                                       into: &workspace.logits, ldc: v, beta: 1)
+        DecoderMath.multiplyTransposed(rows: k, columns: v, depth: f, workspace.context, lda: f,
+                                       weights.outputContext, ldb: f,
+                                       into: &workspace.logits, ldc: v, beta: 1)
+    }
+
+    /// c' = sigmoid(f) * c + sigmoid(i) * tanh(g); h' = sigmoid(o) * tanh(c'), from `workspace.gates`.
+    private func updateLSTMState(rows k: Int, workspace: DecoderWorkspace) {
+        let h = hiddenSize
+        for row in 0..<k {
+            let base = row * 4 * h
+            for unit in 0..<h {
+                let inputGate = DecoderMath.sigmoid(workspace.gates[base + unit])
+                let forgetGate = DecoderMath.sigmoid(workspace.gates[base + h + unit])
+                let candidate = tanhf(workspace.gates[base + 2 * h + unit])
+                let outputGate = DecoderMath.sigmoid(workspace.gates[base + 3 * h + unit])
+                let cell = forgetGate * workspace.cell[row * h + unit] + inputGate * candidate
+                workspace.cell[row * h + unit] = cell
+                workspace.hidden[row * h + unit] = outputGate * tanhf(cell)
+            }
+        }
+    }
+
+    /// alpha[row, r] = softmax_r(w · tanh(W_h h_row + projected_r)), into `workspace.attention`.
+    private func computeAttention(rows k: Int, context: DecoderImageContext, workspace: DecoderWorkspace) {
+        let a = attentionSize, r = regionCount
+        for row in 0..<k {
+            var largest = -Float.infinity
+            for region in 0..<r {
+                var score: Float = 0
+                for index in 0..<a {
+                    let activation = tanhf(workspace.attentionHidden[row * a + index]
+                                           + context.projectedFeatures[region * a + index])
+                    score += weights.attentionScore[index] * activation
+                }
+                workspace.attention[row * r + region] = score
+                largest = max(largest, score)
+            }
+            var total: Float = 0
+            for region in 0..<r {
+                let weight = expf(workspace.attention[row * r + region] - largest)
+                workspace.attention[row * r + region] = weight
+                total += weight
+            }
+            for region in 0..<r { workspace.attention[row * r + region] /= total }
+        }
+    }
+
+    // MARK: Teacher forcing
+
+    /// Runs the decoder along a fixed sequence from h = c = 0: step t (0-based) is fed
+    /// `previousTokens[t]`, so pass `[<start>, y_1, ..., y_{T-1}]` to get the logits that score
+    /// y_1 ... y_T. Returns the logits [T, V] and the attention weights [T, R], row t from step t.
+    public func teacherForcedOutputs(previousTokens: [Int], context: DecoderImageContext,
+                                     workspace: DecoderWorkspace) throws -> (logits: [Float], attention: [Float]) {
+        guard !previousTokens.isEmpty else {
+            throw CXRError.invalidArgument("teacher forcing needs at least one token")
+        }
+        var logits: [Float] = []
+        var attention: [Float] = []
+        logits.reserveCapacity(previousTokens.count * vocabularySize)
+        attention.reserveCapacity(previousTokens.count * regionCount)
+        workspace.resetState(rows: 1)
+        for token in previousTokens {
+            try step(previousTokens: [token], context: context, workspace: workspace)
+            logits.append(contentsOf: workspace.logits[0..<vocabularySize])
+            attention.append(contentsOf: workspace.attention[0..<regionCount])
+        }
+        return (logits, attention)
+    }
+}

@@ -1,0 +1,17 @@
+/// Everything the decoder computes once per image, before the first step (see
+/// `AttentionDecoder.prepare(features:)`). Immutable, so it may be shared while several searches run.
+public struct DecoderImageContext: Sendable {
+    /// Regions R of the encoder grid.
+    public let regionCount: Int
+    /// Feature channels F.
+    public let featureChannels: Int
+    /// V, region-major [R, F]: row r holds the F channels of region r (r = y * grid + x).
+    public let features: [Float]
+    /// V_gav: the mean of V over the regions, [F].
+    public let meanFeatures: [Float]
+    /// W_v V_r + b_v for every region, [R, a].
+    let projectedFeatures: [Float]
+    /// The part of the LSTM's gate pre-activations that does not change between steps,
+    /// W_ih[:, e:] · V_gav + bias_ih + bias_hh, [4h].
+    let constantGates: [Float]
+}

@@ -1,0 +1,74 @@
+import COpenBLAS
+import Glibc
+
+/// The few dense operations the decoder needs, on row-major Float32 arrays.
+///
+/// Private to the decoder: all sizes are validated by `AttentionDecoder.init` (each fits in `Int32`) and by
+/// the workspace before they get here, so these helpers only check them in debug builds.
+enum DecoderMath {
+    /// C[m, n] = beta * C + A[m, k] · B[n, k]ᵀ, where row i of A starts at `aOffset + i * lda` and row j of B
+    /// at `bOffset + j * ldb` (so B may be a column slice of a wider matrix).
+    static func multiplyTransposed(
+        rows m: Int, columns n: Int, depth k: Int,
+        _ a: [Float], aOffset: Int = 0, lda: Int,
+        _ b: [Float], bOffset: Int = 0, ldb: Int,
+        into c: inout [Float], ldc: Int, beta: Float
+    ) {
+        assert(m >= 0 && n >= 0 && k >= 0)
+        assert(m == 0 || aOffset + (m - 1) * lda + k <= a.count)
+        assert(n == 0 || bOffset + (n - 1) * ldb + k <= b.count)
+        assert(m == 0 || (m - 1) * ldc + n <= c.count)
+        guard m > 0, n > 0 else { return }
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                c.withUnsafeMutableBufferPointer { cBuffer in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                                Int32(m), Int32(n), Int32(k), 1,
+                                aBuffer.baseAddress! + aOffset, Int32(lda),
+                                bBuffer.baseAddress! + bOffset, Int32(ldb),
+                                beta, cBuffer.baseAddress!, Int32(ldc))
+                }
+            }
+        }
+    }
+
+    /// C[m, n] = A[m, k] · B[k, n] (both dense, row-major; C overwritten).
+    static func multiply(rows m: Int, columns n: Int, depth k: Int,
+                         _ a: [Float], _ b: [Float], into c: inout [Float]) {
+        assert(m * k <= a.count && k * n <= b.count && m * n <= c.count)
+        guard m > 0, n > 0 else { return }
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                c.withUnsafeMutableBufferPointer { cBuffer in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                Int32(m), Int32(n), Int32(k), 1,
+                                aBuffer.baseAddress!, Int32(k),
+                                bBuffer.baseAddress!, Int32(n),
+                                0, cBuffer.baseAddress!, Int32(n))
+                }
+            }
+        }
+    }
+
+    /// y[m] += A[m, n] · x[n], where row i of A starts at `aOffset + i * lda`.
+    static func accumulateMatrixVector(rows m: Int, columns n: Int,
+                                       _ a: [Float], aOffset: Int = 0, lda: Int,
+                                       _ x: [Float], into y: inout [Float]) {
+        assert(m == 0 || aOffset + (m - 1) * lda + n <= a.count)
+        assert(n <= x.count && m <= y.count)
+        guard m > 0, n > 0 else { return }
+        a.withUnsafeBufferPointer { aBuffer in
+            x.withUnsafeBufferPointer { xBuffer in
+                y.withUnsafeMutableBufferPointer { yBuffer in
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1,
+                                aBuffer.baseAddress! + aOffset, Int32(lda),
+                                xBuffer.baseAddress!, 1, 1, yBuffer.baseAddress!, 1)
+                }
+            }
+        }
+    }
+
+    /// The logistic function as PyTorch computes it: 1 / (1 + exp(-x)).
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+}
