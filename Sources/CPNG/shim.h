@@ -1,2 +1,3 @@
-// libpng 1.6 (Debian: libpng-dev).
+// libpng 1.6 (Debian: libpng-dev), plus the longjmp-safe wrappers CXRImageIO calls.
 #include <png.h>
+#include "cxr_png.h"

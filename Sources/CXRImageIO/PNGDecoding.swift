@@ -1,0 +1,43 @@
+import CPNG
+
+extension PNGImage {
+    /// Images larger than this many pixels are refused before their pixels are allocated.
+    public static let maxPixels = 1 << 28
+
+    /// Decodes PNG bytes. Corrupt, truncated or non-PNG data throws `PNGError` (libpng's message); it never traps.
+    public init(decoding bytes: [UInt8]) throws {
+        var decoded = cxr_png_decoded()
+        var error = cxr_png_error()
+        let ok = bytes.withUnsafeBufferPointer { buffer in
+            cxr_png_decode(buffer.baseAddress, buffer.count, UInt64(PNGImage.maxPixels), &decoded, &error)
+        }
+        guard ok == 1 else {
+            throw PNGError("PNG could not be decoded: \(PNGImage.message(of: &error))")
+        }
+        defer { cxr_png_free(decoded.pixels) }
+        let width = Int(decoded.width), height = Int(decoded.height), channels = Int(decoded.channels)
+        let count = width * height * channels
+        if decoded.bit_depth == 16 {
+            let samples = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: decoded.pixels, byteCount: 2 * count)
+                initialized = count
+            }
+            self.init(width: width, height: height, channels: channels, samples16: samples)
+        } else {
+            let samples = [UInt8](UnsafeBufferPointer(start: decoded.pixels, count: count))
+            self.init(width: width, height: height, channels: channels, samples8: samples)
+        }
+    }
+
+    /// Reads and decodes the PNG file at `path`.
+    public init(contentsOf path: String) throws {
+        try self.init(decoding: try BinaryFile.read(path))
+    }
+
+    static func message(of error: inout cxr_png_error) -> String {
+        withUnsafeBytes(of: &error.message) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}
