@@ -1,30 +1,89 @@
-/// Per-caller state: scratch memory for the encoder and decoder. Use one session from one thread at a time
+/// Per-caller state: the encoder's and decoder's scratch memory. Use one session from one thread at a time
 /// (it may move between threads); create one per concurrent caller, all sharing one `CaptionModel`.
 public final class CaptionSession {
     public let model: CaptionModel
 
+    private let encoderWorkspace: EncoderWorkspace
+    private let decoderWorkspace: DecoderWorkspace
+    /// V of the last encoded image, region-major [R, F].
+    private var features: [Float]
+
     public init(model: CaptionModel) {
         self.model = model
+        encoderWorkspace = model.encoder.makeWorkspace()
+        decoderWorkspace = DecoderWorkspace(decoder: model.decoder, capacity: AttentionDecoder.maximumRows)
+        features = [Float](repeating: 0, count: model.encoder.outputCount)
     }
 
     /// Intake -> encoder -> beam search. Returns up to `parameters.maxResults` captions, best first.
+    ///
     /// `shouldAbort` is polled between dense layers and between decoder steps; returning true makes the call
     /// throw `CXRError.Kind.aborted` and leaves the session usable.
     public func generate(pixels: UnsafeRawBufferPointer, image: ImageDescriptor,
                          parameters: GenerationParameters = GenerationParameters(),
                          shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
-        throw CXRError(.invalidModel, "generation is not wired yet")
+        try parameters.validate()
+        let context = try encode(pixels: pixels, image: image, threads: parameters.threads,
+                                 shouldAbort: shouldAbort)
+        return try BeamSearch.run(decoder: model.decoder, context: context, vocabulary: model.vocabulary,
+                                  parameters: parameters, workspace: decoderWorkspace, shouldAbort: shouldAbort)
     }
 
     /// The input_size x input_size equalized 8-bit image the model sees ("what the model saw"), row-major.
     public func preprocess(pixels: UnsafeRawBufferPointer, image: ImageDescriptor) throws -> [UInt8] {
-        throw CXRError(.invalidModel, "preprocessing is not wired yet")
+        try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: model.config.inputSize)
     }
 
     /// Probabilities of the findings head's labels (in `model.labels` order).
     /// Throws `invalidArgument` when the model has no findings head.
     public func findings(pixels: UnsafeRawBufferPointer, image: ImageDescriptor,
                          threads: Int = 0, shouldAbort: (() -> Bool)? = nil) throws -> [Float] {
-        throw CXRError(.invalidModel, "findings are not wired yet")
+        guard let head = model.findingsHead else {
+            throw CXRError.invalidArgument("model has no findings head (its weights file has no labels)")
+        }
+        let context = try encode(pixels: pixels, image: image, threads: threads, shouldAbort: shouldAbort)
+        return try head.probabilities(for: context)
+    }
+
+    /// V for a normalized model input [inChannels, S, S]: region-major [R, F] (r = y * G + x).
+    /// For parity checks against the PyTorch reference.
+    public func encode(modelInput: [Float], threads: Int = 0) throws -> [Float] {
+        try model.encoder.encode(input: modelInput, workspace: encoderWorkspace, threads: threads)
+    }
+
+    /// Beam search from a normalized model input (skipping intake), for parity checks.
+    public func generate(modelInput: [Float], parameters: GenerationParameters = GenerationParameters())
+        throws -> [Caption] {
+        try parameters.validate()
+        features = try encode(modelInput: modelInput, threads: parameters.threads)
+        let context = try model.decoder.prepare(features: features)
+        return try BeamSearch.run(decoder: model.decoder, context: context, vocabulary: model.vocabulary,
+                                  parameters: parameters, workspace: decoderWorkspace, shouldAbort: nil)
+    }
+
+    /// Teacher-forced logits from a normalized model input: row s (s = 0..<tokens.count) is the
+    /// distribution after feeding `<start>` then `tokens[0..<s]`. Returns [tokens.count, vocabulary size].
+    public func teacherForcedLogits(modelInput: [Float], tokens: [Int]) throws -> [Float] {
+        features = try encode(modelInput: modelInput)
+        let context = try model.decoder.prepare(features: features)
+        let previous = [model.vocabulary.startID] + tokens.dropLast()
+        return try model.decoder.teacherForcedOutputs(previousTokens: previous, context: context,
+                                                      workspace: decoderWorkspace).logits
+    }
+
+    /// Intake and encoder; returns the decoder's per-image context.
+    private func encode(pixels: UnsafeRawBufferPointer, image: ImageDescriptor, threads: Int,
+                        shouldAbort: (() -> Bool)?) throws -> DecoderImageContext {
+        let size = model.config.inputSize
+        let equalized = try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: size)
+        let input = ImageIntake.modelInput(equalized: equalized, size: size, config: model.config)
+        guard threads >= 0 else { throw CXRError.invalidArgument("threads \(threads) is negative (0 = all cores)") }
+        try input.withUnsafeBufferPointer { input in
+            try features.withUnsafeMutableBufferPointer { output in
+                try model.encoder.encode(input: input.baseAddress!, workspace: encoderWorkspace,
+                                         output: output.baseAddress!, threads: threads, shouldAbort: shouldAbort)
+            }
+        }
+        return try model.decoder.prepare(features: features)
     }
 }

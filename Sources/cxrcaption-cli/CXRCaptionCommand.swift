@@ -8,6 +8,6 @@ struct CXRCaptionCommand: ParsableCommand {
         commandName: "cxrcaption",
         abstract: "Chest X-ray impression generation (DenseNet-121 + attention LSTM).",
         version: CXRVersion.string,
-        subcommands: []
+        subcommands: [CaptionCommand.self, EvalCommand.self, PreprocessCommand.self, ScoreCommand.self, CAPIParityCommand.self, InspectCommand.self, ParityCommand.self]
     )
 }

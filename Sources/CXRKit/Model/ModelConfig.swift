@@ -39,7 +39,8 @@ public struct ModelConfig: Equatable, Sendable {
         return channels
     }
 
-    /// Side of the encoder's output grid (input / 32: 8 for 256).
+    /// Side of the encoder's output grid: input / 32 (8 for 256). A loaded model has four dense blocks (the
+    /// loader requires it), so the stem (/4) and three transitions (/8) give exactly this.
     public var gridSize: Int { inputSize / 32 }
 
     /// Number of attention regions (64 for 256x256 input).

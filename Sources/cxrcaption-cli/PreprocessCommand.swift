@@ -1,0 +1,125 @@
+import ArgumentParser
+import CXRImageIO
+import CXRKit
+
+/// `cxrcaption preprocess IMAGE -o out.png`: writes the equalized image the model sees (docs/INTAKE.md).
+struct PreprocessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preprocess",
+        abstract: "Write the size x size equalized 8-bit image the model sees (intake version 1).",
+        discussion: """
+            IMAGE is a PNG (8/16-bit gray, gray+alpha, RGB, RGBA, palette), or with --raw a headerless buffer \
+            of --format samples in little-endian order. Negative numbers need '=': --rescale=1,-1024. 16-bit color PNGs keep the high byte of each sample, \
+            as Pillow does.
+            """
+    )
+
+    @Argument(help: "Input PNG, or a raw buffer with --raw.")
+    var image: String
+
+    @Option(name: .shortAndLong, help: "Output path: a gray PNG, or raw bytes when it ends in .raw.")
+    var output: String
+
+    @Option(help: "Side of the square output.")
+    var size: Int = 256
+
+    @Option(help: "VOI window as CENTER,WIDTH (width > 1). Default: none.")
+    var window: String?
+
+    @Flag(help: "The image is MONOCHROME1 (low values are bright): invert after VOI.")
+    var monochrome1 = false
+
+    @Option(help: "Modality rescale as SLOPE,INTERCEPT.")
+    var rescale: String = "1,0"
+
+    @Option(help: "Significant bits of 16-bit gray samples (1...16).")
+    var bitsStored: Int = 16
+
+    @Option(help: "Read IMAGE as a raw buffer of WIDTHxHEIGHT pixels.")
+    var raw: String?
+
+    @Option(help: "Raw pixel format: gray8, gray16, grayf32, rgb8, rgba8.")
+    var format: String = "gray16"
+
+    @Option(help: "Raw row stride in bytes (default: width x bytes per pixel).")
+    var rowBytes: Int?
+
+    func run() throws {
+        var descriptor: ImageDescriptor
+        let bytes: [UInt8]
+        if let raw {
+            let (width, height) = try Self.parseSize(raw)
+            guard let pixelFormat = Self.formats[format] else {
+                throw ValidationError("unknown --format \(format); use one of \(Self.formats.keys.sorted())")
+            }
+            descriptor = ImageDescriptor(width: width, height: height, format: pixelFormat, rowBytes: rowBytes)
+            bytes = try BinaryFile.read(image)
+        } else {
+            let png = try PNGImage(contentsOf: image)
+            (bytes, descriptor) = png.intakeBuffer()
+        }
+        descriptor.bitsStored = bitsStored
+        descriptor.photometric = monochrome1 ? .monochrome1 : .monochrome2
+        let (slope, intercept) = try Self.parsePair(rescale, name: "--rescale")
+        descriptor.rescaleSlope = slope
+        descriptor.rescaleIntercept = intercept
+        if let window {
+            let (center, width) = try Self.parsePair(window, name: "--window")
+            descriptor.window = Window(center: center, width: width)
+        }
+        // A CXRError (bad buffer or parameter) is printed as "Error: <message>" with exit status 1.
+        let equalized = try bytes.withUnsafeBytes {
+            try ImageIntake.equalizedImage(pixels: $0, descriptor: descriptor, size: size)
+        }
+        if output.hasSuffix(".raw") {
+            try BinaryFile.write(equalized, to: output)
+        } else {
+            try PNGImage(width: size, height: size, channels: 1, samples8: equalized).write(to: output)
+        }
+    }
+
+    static let formats: [String: PixelFormat] = [
+        "gray8": .gray8, "gray16": .gray16, "grayf32": .grayFloat32, "rgb8": .rgb8, "rgba8": .rgba8,
+    ]
+
+    static func parseSize(_ text: String) throws -> (Int, Int) {
+        let parts = text.split(separator: "x")
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]) else {
+            throw ValidationError("--raw needs WIDTHxHEIGHT, got \(text)")
+        }
+        return (width, height)
+    }
+
+    static func parsePair(_ text: String, name: String) throws -> (Double, Double) {
+        let parts = text.split(separator: ",")
+        guard parts.count == 2, let first = Double(parts[0]), let second = Double(parts[1]) else {
+            throw ValidationError("\(name) needs two numbers A,B, got \(text)")
+        }
+        return (first, second)
+    }
+}
+
+extension PNGImage {
+    /// The image as an intake buffer, decoded the way Pillow's `numpy.asarray(Image.open(path))` sees it:
+    /// 8-bit gray -> GRAY8, 16-bit gray -> GRAY16, gray+alpha -> GRAY8 of the gray samples, RGB -> RGB8,
+    /// RGBA -> RGBA8; 16-bit gray+alpha and color keep each sample's high byte. Palette images arrive as
+    /// RGB/RGBA (see `PNGImage(decoding:)`).
+    func intakeBuffer() -> (bytes: [UInt8], descriptor: ImageDescriptor) {
+        if channels == 1 && bitDepth == 16 {
+            let bytes = samples16.withUnsafeBytes { [UInt8]($0) }
+            return (bytes, ImageDescriptor(width: width, height: height, format: .gray16))
+        }
+        let eight: [UInt8] = bitDepth == 8 ? samples8 : samples16.map { UInt8($0 >> 8) }
+        switch channels {
+        case 1:
+            return (eight, ImageDescriptor(width: width, height: height, format: .gray8))
+        case 2:
+            let gray = stride(from: 0, to: eight.count, by: 2).map { eight[$0] }
+            return (gray, ImageDescriptor(width: width, height: height, format: .gray8))
+        case 3:
+            return (eight, ImageDescriptor(width: width, height: height, format: .rgb8))
+        default:
+            return (eight, ImageDescriptor(width: width, height: height, format: .rgba8))
+        }
+    }
+}
