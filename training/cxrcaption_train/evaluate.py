@@ -1,0 +1,156 @@
+"""Evaluation glue: the files `cxrcaption eval` / `cxrcaption score` read, the two baselines, and (as a
+cross-check only) candidates from the PyTorch reference.
+
+    python -m cxrcaption_train.evaluate --manifest DATA/manifest.jsonl --out runs/demo-en/eval \
+        [--model runs/demo-en/model.safetensors] [--cli .build/debug/cxrcaption] [--eval-args "..."]
+
+Writes into --out:
+  references.json   id -> [reference impression]             (the split's studies, copy 0)
+  images.json       id -> absolute image path
+  labels.json       id -> rendered finding labels
+  masks.json        id -> masks .npz path (when the dataset builder saved masks)
+  constant.json     id -> the most frequent training impression (baseline 1)
+  oracle.json       id -> the training impression whose label set is nearest (Jaccard) the study's (baseline 2)
+  reference.json    id -> ranked beam-search captions of the PyTorch reference (with --model)
+  eval_manifest.jsonl  the split as `cxrcaption eval` reads it (image, report, split, id, labels)
+With --cli and --model, runs `cxrcaption eval --model M --manifest eval_manifest.jsonl --best-of 3 --json
+--output eval_output.jsonl` (+ --eval-args): these are the numbers for the model card (eval_scores.json).
+With --cli, also `cxrcaption score --json` on every candidates file above, saving *_scores.json.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from .dataset import equalize, load_gray, read_manifest, target_text, to_model_input  # noqa: E402
+
+
+def _norm(text: str) -> str:
+    return " ".join((text or "").strip().split())
+
+
+def constant_baseline(train: list[dict]) -> str:
+    """The most frequent training impression (compared after whitespace normalization and lowercasing)."""
+    counts = collections.Counter(_norm(e["impression"]).lower() for e in train if _norm(e.get("impression")))
+    top, _ = counts.most_common(1)[0]
+    # return the most frequent original spelling of that text
+    spellings = collections.Counter(_norm(e["impression"]) for e in train if _norm(e["impression"]).lower() == top)
+    return spellings.most_common(1)[0][0]
+
+
+def oracle_baseline(train: list[dict], test: list[dict], key: str = "labels") -> dict[str, str]:
+    """For each test study, the training impression whose label set is nearest (Jaccard distance; the empty
+    set is nearest the empty set); among equally near ones the most frequent impression, then the first."""
+    groups: dict[frozenset, collections.Counter] = collections.defaultdict(collections.Counter)
+    for e in train:
+        if _norm(e.get("impression")):
+            groups[frozenset(e.get(key, []))][_norm(e["impression"])] += 1
+    sets = list(groups)
+    out = {}
+    for e in test:
+        s = frozenset(e.get(key, []))
+        def dist(t):
+            union = s | t
+            return 0.0 if not union else 1 - len(s & t) / len(union)
+        best = min(dist(t) for t in sets)
+        pool = collections.Counter()
+        for t in sets:
+            if dist(t) == best:
+                pool.update(groups[t])
+        out[e["id"]] = pool.most_common(1)[0][0]
+    return out
+
+
+def reference_candidates(model_path: str, entries: list[dict], beam: int = 3) -> dict[str, list[str]]:
+    import torch
+    from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search
+    from cxrcaption_ref.export import load_model
+    torch.set_num_threads(1)
+    model, info = load_model(model_path)
+    cfg = info["config"]
+    out = {}
+    with torch.no_grad():
+        for e in entries:
+            x = to_model_input(equalize(load_gray(e["image_path"]), cfg.input_size), cfg)
+            feats = model.encode(torch.from_numpy(x)[None])
+            results = model_beam_search(model, feats, info["special"], BeamParameters(beam=beam, results=beam))
+            out[e["id"]] = [detokenize(r.tokens, info["vocab"], info["join"], info["special"]) for r in results]
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Prepare and run the evaluation of a trained model.")
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--model", help="weights file: also write the PyTorch reference's candidates")
+    ap.add_argument("--cli", help="path to the cxrcaption executable")
+    ap.add_argument("--eval-args", default=None, help="extra arguments for `cxrcaption eval`")
+    ap.add_argument("--language", choices=("en", "zh"), default="en")
+    ap.add_argument("--target-field", default="impression")
+    ap.add_argument("--oracle-key", default="labels", choices=("labels", "mesh"))
+    ap.add_argument("--limit", type=int, default=0)
+    args = ap.parse_args(argv)
+    entries = read_manifest(args.manifest)
+    train = [e for e in entries if e["split"] == "train"]
+    test = [e for e in entries if e["split"] == args.split and e.get("copy", 0) == 0]
+    if args.limit:
+        test = test[: args.limit]
+    os.makedirs(args.out, exist_ok=True)
+
+    def dump(name, obj):
+        with open(os.path.join(args.out, name), "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False, indent=0)
+        return os.path.join(args.out, name)
+
+    refs = dump("references.json", {e["id"]: [_norm(target_text(e, args.language, args.target_field))]
+                                     for e in test})
+    eval_manifest = os.path.join(args.out, "eval_manifest.jsonl")
+    with open(eval_manifest, "w", encoding="utf-8") as fh:
+        for e in test:
+            fh.write(json.dumps({"id": e["id"], "image": e["image_path"], "split": args.split,
+                                 "report": _norm(target_text(e, args.language, args.target_field)),
+                                 "labels": e.get("labels", [])}, ensure_ascii=False) + "\n")
+    dump("images.json", {e["id"]: e["image_path"] for e in test})
+    dump("labels.json", {e["id"]: e.get("labels", []) for e in test})
+    masks = {e["id"]: e["image_path"][:-4] + "_masks.npz" for e in test
+             if os.path.exists(e["image_path"][:-4] + "_masks.npz")}
+    dump("masks.json", masks)
+    const = constant_baseline(train)
+    candidates = {"constant": dump("constant.json", {e["id"]: const for e in test}),
+                  "oracle": dump("oracle.json", oracle_baseline(train, test, args.oracle_key))}
+    print(f"{len(test)} {args.split} studies; constant baseline: {const!r}")
+    if args.model:
+        candidates["reference"] = dump("reference.json", reference_candidates(args.model, test))
+    if args.cli:
+        if args.model:
+            cmd = [args.cli, "eval", "--model", args.model, "--manifest", eval_manifest, "--split", args.split,
+                   "--best-of", "3", "--json", "--output", os.path.join(args.out, "eval_output.jsonl")]
+            cmd += shlex.split(args.eval_args or "")
+            print("$", " ".join(cmd), flush=True)
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            with open(os.path.join(args.out, "eval_scores.json"), "w") as fh:
+                fh.write(res.stdout)
+            print(res.stdout[-1500:], res.stderr[-1500:])
+            if res.returncode != 0:
+                raise SystemExit(f"cxrcaption eval failed with status {res.returncode}")
+        for name, path in candidates.items():
+            res = subprocess.run([args.cli, "score", "--candidates", path, "--references", refs, "--json"],
+                                 check=True, capture_output=True, text=True)
+            with open(os.path.join(args.out, f"{name}_scores.json"), "w") as fh:
+                fh.write(res.stdout)
+            print(name, res.stdout[:300])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Trainer: data intake, losses, frozen stem, loss going down, checkpoints/resume, export."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cxrcaption_ref import preprocess
+from cxrcaption_ref.export import load_model
+from cxrcaption_ref.model import CaptionModel
+from cxrcaption_train import train as T
+from cxrcaption_train.dataset import equalize, load_gray, read_manifest, target_text
+
+TEXTS = {
+    "": "no acute cardiopulmonary abnormality.",
+    "cardiomegaly": "cardiomegaly. no acute disease.",
+    "pleural_effusion": "small right pleural effusion.",
+}
+
+
+def _image(kind, rng):
+    """A 96x96 16-bit image whose content depends on the label (so it is learnable)."""
+    y, x = np.mgrid[0:96, 0:96]
+    img = 20000 + 3000 * rng.standard_normal((96, 96))
+    if kind == "cardiomegaly":
+        img += 20000 * (((x - 48) / 30) ** 2 + ((y - 60) / 22) ** 2 < 1)
+    elif kind == "pleural_effusion":
+        img += 25000 * (y > 70) * (x < 40)
+    return np.clip(img, 0, 65535).astype(np.uint16)
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    lines = []
+    for split, n in (("train", 12), ("val", 6), ("test", 3)):
+        for i in range(n):
+            kind = list(TEXTS)[i % 3]
+            path = f"images/{split}_{i}.png"
+            os.makedirs(root / "images", exist_ok=True)
+            Image.fromarray(_image(kind, rng)).save(root / path)
+            lines.append({"id": f"{split}{i}", "image": path, "split": split, "impression": TEXTS[kind],
+                          "labels": [kind] if kind else [], "findings_spec": [{"kind": kind, "side": "right",
+                          "severity": "small"}] if kind == "pleural_effusion" else [], "seed": i})
+    with open(root / "manifest.jsonl", "w") as fh:
+        fh.write("\n".join(json.dumps(l) for l in lines) + "\n")
+    return str(root / "manifest.jsonl")
+
+
+def _args(manifest, out, *extra):
+    return ["--smoke", "--manifest", manifest, "--out", str(out), "--image-cache", "none", *extra]
+
+
+def _log(out):
+    return [json.loads(l) for l in open(os.path.join(out, "log.jsonl"))]
+
+
+def test_manifest_and_intake(manifest):
+    entries = read_manifest(manifest)
+    assert len(entries) == 21 and os.path.isabs(entries[0]["image_path"])
+    a = load_gray(entries[0]["image_path"])
+    assert a.dtype == np.uint16 and a.shape == (96, 96)
+    eq = equalize(a, 64)
+    assert np.array_equal(eq, preprocess.equalized_image(a, bits_stored=16, size=64))
+    assert target_text(entries[1]) == TEXTS["cardiomegaly"]
+    zh = target_text(entries[2], "zh")
+    assert "胸腔积液" in zh and zh == target_text(entries[2], "zh")
+
+
+def test_token_loss_ignores_padding():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 7)
+    tokens = torch.tensor([[4, 5, 2], [6, 2, 0]])
+    padded_logits = torch.cat([logits, torch.randn(2, 2, 7)], 1)
+    padded_tokens = torch.cat([tokens, torch.zeros(2, 2, dtype=torch.long)], 1)
+    a = T.token_loss(logits, tokens, 0)
+    b = T.token_loss(padded_logits, padded_tokens, 0)
+    assert torch.allclose(a, b)
+    manual = torch.nn.functional.cross_entropy(logits[tokens != 0], tokens[tokens != 0])
+    assert torch.allclose(a, manual)
+
+
+def test_split_stem_freezes_exactly_the_first_blocks():
+    model = CaptionModel(T.PRESETS["tiny"], 10, 2)
+    stem, rest = T.split_stem(model)
+    assert [n for n, _ in stem.named_children()] == list(T.FROZEN_STEM)
+    assert [n for n, _ in rest.named_children()] == ["transition2", "denseblock3", "transition3", "denseblock4",
+                                                     "norm5"]
+    x = torch.randn(2, 1, 64, 64)
+    model.eval()
+    assert torch.allclose(torch.relu(rest(stem(x))), model.encode(x), atol=1e-6)
+
+
+def test_smoke_run_learns_freezes_and_exports(manifest, tmp_path):
+    out = tmp_path / "run"
+    T.main(_args(manifest, out, "--epochs1", "3", "--epochs2", "3", "--lr-decoder", "3e-3"))
+    log = _log(out)
+    s1 = [r["train_loss"] for r in log if r.get("stage") == 1 and "train_loss" in r]
+    s2 = [r["train_loss"] for r in log if r.get("stage") == 2 and "train_loss" in r]
+    assert len(s1) == 3 and len(s2) == 3
+    assert s2[-1] < s2[0], f"stage 2 loss did not go down: {s2}"
+    # frozen stem: stage-2 best weights keep the stage-1 stem exactly, the rest moved
+    w1 = torch.load(out / "best_stage1.pt", weights_only=False)["model"]
+    w2 = torch.load(out / "best_stage2.pt", weights_only=False)["model"]
+    for k in w1:
+        if k.startswith("encoder.features.") and k.split(".")[2] in T.FROZEN_STEM:
+            assert torch.equal(w1[k], w2[k]), k
+    assert not torch.equal(w1["encoder.features.denseblock4.denselayer1.conv1.weight"],
+                           w2["encoder.features.denseblock4.denselayer1.conv1.weight"])
+    assert not torch.equal(w1["decoder.out_h.weight"], w2["decoder.out_h.weight"])
+    # export
+    model, info = load_model(out / "model.safetensors")
+    vocab = json.load(open(out / "vocab.json"))
+    assert info["vocab"] == vocab and info["join"] == " " and info["raw"]["tokenizer"] == "en"
+    assert info["labels"][:2] == ["cardiomegaly", "pleural_effusion"]
+    assert "cardiomegaly" in vocab and "effusion" in vocab
+
+
+def test_decoder_overfits_a_tiny_set(manifest, tmp_path):
+    """Many stage-2 steps on 12 images: the token loss must fall well below its start."""
+    out = tmp_path / "fit"
+    T.main(_args(manifest, out, "--stages", "2", "--epochs2", "3", "--lr-decoder", "1e-2", "--batch-size", "4",
+                 "--no-export"))
+    s2 = [r["train_loss"] for r in _log(out) if r.get("stage") == 2 and "train_loss" in r]
+    assert s2[-1] < 0.7 * s2[0], s2
+
+
+def test_resume_skips_finished_stage_and_continues(manifest, tmp_path):
+    out = tmp_path / "resume"
+    T.main(_args(manifest, out, "--stages", "1", "--epochs1", "2", "--no-export"))
+    assert os.path.exists(out / "last.pt")
+    T.main(_args(manifest, out, "--resume", "--epochs1", "2", "--epochs2", "1", "--no-export"))
+    log = _log(out)
+    stage1_epochs = [r["epoch"] for r in log if r.get("stage") == 1 and "train_loss" in r]
+    assert stage1_epochs == [0, 1], "stage 1 must not run again after resume"
+    assert [r["epoch"] for r in log if r.get("stage") == 2 and "train_loss" in r] == [0]
+    # a longer stage 2 continues at the next epoch
+    T.main(_args(manifest, out, "--resume", "--epochs1", "2", "--epochs2", "2", "--no-export"))
+    assert [r["epoch"] for r in _log(out) if r.get("stage") == 2 and "train_loss" in r] == [0, 1]
+
+
+def test_chinese_run_exports_join_empty(manifest, tmp_path):
+    out = tmp_path / "zh"
+    T.main(_args(manifest, out, "--language", "zh", "--epochs1", "1", "--epochs2", "1", "--min-count", "1"))
+    _, info = load_model(out / "model.safetensors")
+    assert info["join"] == "" and info["raw"]["tokenizer"] == "zh"
+    assert any("积液" in t or "胸腔" in t for t in info["vocab"])
+
+
+def test_baselines_constant_and_label_oracle():
+    from cxrcaption_train.evaluate import constant_baseline, oracle_baseline
+    train = [{"impression": "No acute disease.", "labels": []}, {"impression": "No acute  disease.", "labels": []},
+             {"impression": "Cardiomegaly.", "labels": ["cardiomegaly"]},
+             {"impression": "Cardiomegaly and effusion.", "labels": ["cardiomegaly", "pleural_effusion"]},
+             {"impression": "Right effusion.", "labels": ["pleural_effusion"]}]
+    assert constant_baseline(train) == "No acute disease."
+    test = [{"id": "a", "labels": []}, {"id": "b", "labels": ["cardiomegaly"]},
+            {"id": "c", "labels": ["cardiomegaly", "pleural_effusion", "nodule"]}, {"id": "d", "labels": ["mass"]}]
+    got = oracle_baseline(train, test)
+    assert got["a"] == "No acute disease."
+    assert got["b"] == "Cardiomegaly."
+    assert got["c"] == "Cardiomegaly and effusion."
+    # nothing shares a label with {mass}: every set is at distance 1, the most frequent impression wins
+    assert got["d"] == "No acute disease."
