@@ -29,10 +29,16 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "CXRImageIO", dependencies: ["CPNG"]),
+        // include/cxrcaption.h as a Clang module, so CXRCAPI implements the header's own structs and enums.
+        .systemLibrary(name: "CCXRCAPI", path: "Sources/CCXRCAPI"),
         .target(
             name: "CXRCAPI",
-            dependencies: ["CXRKit"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            dependencies: ["CXRKit", "CCXRCAPI"],
+            linkerSettings: [.unsafeFlags([
+                "-static-stdlib",
+                // Export the C API (cxr_*) only; the Swift runtime and CXRKit stay private.
+                "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CCXRCAPI/exports.map",
+            ])]
         ),
         .executableTarget(
             name: "cxrcaption-cli",
