@@ -3,11 +3,24 @@ import CXRImageIO
 import CXRKit
 import Foundation
 
-/// `cxrcaption caption --model M IMAGE...`: ranked impressions with probabilities for each PNG.
+/// `cxrcaption caption --model M IMAGE_OR_FOLDER...`: ranked impressions with probabilities for each PNG.
 struct CaptionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption",
-        abstract: "Write ranked impressions (with probabilities) for chest X-ray PNGs."
+        abstract: "Write ranked impressions (with probabilities) for chest X-ray PNGs.",
+        discussion: """
+            Arguments are PNG files and folders. A folder contributes its .png files in sorted order \
+            (subfolders too with --recursive; other files are skipped); a file named explicitly that is not \
+            a PNG is reported as failed. One bad image never stops the run: it is reported on standard error \
+            (and in --json/--jsonl with its "error"), the run goes on, and the exit status is 1 when any \
+            image failed. With more than one image, progress is shown on standard error: a bar on a \
+            terminal, a plain line every 5% otherwise (--quiet: none).
+
+            --heatmaps DIR writes DIR/<image name>/NN_<token>.png for each token of the top result (the \
+            image the model saw with that token's attention map, bilinearly upsampled, divided by its \
+            maximum, blended in turbo colors: blue = little attention, red = the most), overview.png (the \
+            sentence and all panels) and attention.json (the raw maps).
+            """
     )
 
     @Option(help: "The model (.safetensors).")
@@ -31,15 +44,27 @@ struct CaptionCommand: ParsableCommand {
     @Option(help: "Threads (0 = all cores).")
     var threads: Int = 0
 
-    @Flag(help: "Print JSON (an array with one object per image) instead of text.")
+    @Flag(help: "Print JSON (an array with one object per image) instead of text, at the end.")
     var json = false
 
-    @Argument(help: "PNG files (8/16-bit gray, RGB, RGBA, palette).")
+    @Option(help: ArgumentHelp("Also write JSON Lines: one object per image, written as each image finishes.",
+                               valueName: "file"))
+    var jsonl: String?
+
+    @Option(help: ArgumentHelp("Write attention heat maps of each image's top result into this folder.",
+                               valueName: "dir"))
+    var heatmaps: String?
+
+    @Flag(help: "Search folders' subfolders too.")
+    var recursive = false
+
+    @Flag(help: "No progress display.")
+    var quiet = false
+
+    @Argument(help: "PNG files (8/16-bit gray, RGB, RGBA, palette) and folders of them.")
     var images: [String]
 
     func run() throws {
-        let captionModel = try CaptionModel(contentsOfFile: model)
-        let session = CaptionSession(model: captionModel)
         var parameters = GenerationParameters()
         parameters.beamWidth = beam
         parameters.maxResults = results
@@ -47,42 +72,95 @@ struct CaptionCommand: ParsableCommand {
         parameters.lengthPenalty = lengthPenalty
         parameters.suppressUnknown = suppressUnknown
         parameters.threads = threads
-        parameters.returnAttention = false
+        parameters.returnAttention = heatmaps != nil
         try parameters.validate()
+
+        let inputs = ImageInputs(arguments: images, recursive: recursive)
+        for folder in inputs.emptyFolders {
+            FileHandle.standardError.write(Data("\(folder): warning: no PNG files in this folder\n".utf8))
+        }
+        guard !inputs.items.isEmpty else { throw CaptionRunError("no PNG images to caption") }
+
+        // Fail now, not after the run, when an output cannot be written.
+        let lines = try jsonl.map { try JSONLinesWriter(path: $0) }
+        let captionModel = try CaptionModel(contentsOfFile: model)
+        var heatmapWriter = try heatmaps.map {
+            do { return try HeatmapWriter(directory: $0, model: captionModel) } catch {
+                throw CaptionRunError("cannot create the --heatmaps folder \($0): \(error.localizedDescription)")
+            }
+        }
+        let session = CaptionSession(model: captionModel)
+        let progress = ProgressReporter(total: inputs.items.count, label: "caption",
+                                        style: inputs.items.count > 1 ? .automatic(quiet: quiet) : .quiet)
 
         var reports: [ImageReport] = []
         var failures = 0
-        for path in images {
-            do {
-                let png = try PNGImage(contentsOf: path)
-                let (bytes, descriptor) = png.intakeBuffer()
-                let captions = try bytes.withUnsafeBytes {
-                    try session.generate(pixels: $0, image: descriptor, parameters: parameters)
+        progress.update(done: 0, failed: 0)
+        for item in inputs.items {
+            var report = ImageReport(image: item.path, results: [], findings: [:], error: item.problem)
+            if item.problem == nil {
+                do {
+                    try caption(item.path, session: session, parameters: parameters,
+                                heatmapWriter: &heatmapWriter, into: &report)
+                } catch {
+                    report.error = report.error ?? "\(error)"
                 }
-                var findings: [String: Float] = [:]
-                if captionModel.hasFindingsHead {
-                    let probabilities = try bytes.withUnsafeBytes {
-                        try session.findings(pixels: $0, image: descriptor, threads: threads)
-                    }
-                    findings = Dictionary(uniqueKeysWithValues: zip(captionModel.labels, probabilities))
-                }
-                let report = ImageReport(image: path, results: captions.map(ResultReport.init), findings: findings,
-                                         error: nil)
-                reports.append(report)
-                if !json { printText(report, labels: captionModel.labels) }
-            } catch {
-                failures += 1
-                let report = ImageReport(image: path, results: [], findings: [:], error: "\(error)")
-                reports.append(report)
-                FileHandle.standardError.write(Data("\(path): error: \(error)\n".utf8))
             }
+            if let error = report.error {
+                failures += 1
+                progress.message("\(item.path): error: \(error)")
+            }
+            reports.append(report)
+            if let lines {
+                do { try lines.append(report) } catch {
+                    throw CaptionRunError("cannot write to \(lines.path): \(error.localizedDescription)")
+                }
+            }
+            if !json && (report.error == nil || !report.results.isEmpty) {
+                progress.clearBar()
+                printText(report, labels: captionModel.labels)
+                fflush(stdout)
+            }
+            progress.update(done: reports.count, failed: failures)
         }
+        progress.finish()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(reports), as: UTF8.self))
         }
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 {
+            let message = "caption: \(failures) of \(reports.count) image\(reports.count == 1 ? "" : "s") failed\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Captions one PNG into `report` (results, findings, heat maps); throws on the first failure, leaving
+    /// what was done in `report` (heat-map errors keep the results).
+    private func caption(_ path: String, session: CaptionSession, parameters: GenerationParameters,
+                         heatmapWriter: inout HeatmapWriter?, into report: inout ImageReport) throws {
+        let png = try PNGImage(contentsOf: path)
+        let (bytes, descriptor) = png.intakeBuffer()
+        let captions = try bytes.withUnsafeBytes {
+            try session.generate(pixels: $0, image: descriptor, parameters: parameters)
+        }
+        report.results = captions.map(ResultReport.init)
+        let model = session.model
+        if model.hasFindingsHead {
+            let probabilities = try bytes.withUnsafeBytes {
+                try session.findings(pixels: $0, image: descriptor, threads: parameters.threads)
+            }
+            report.findings = Dictionary(uniqueKeysWithValues: zip(model.labels, probabilities))
+        }
+        if heatmapWriter != nil, let top = captions.first {
+            do {
+                let equalized = try bytes.withUnsafeBytes { try session.preprocess(pixels: $0, image: descriptor) }
+                report.heatmaps = try heatmapWriter!.write(imagePath: path, equalized: equalized, caption: top)
+            } catch {
+                throw CaptionRunError("heat maps: \(error)")
+            }
+        }
     }
 
     private func printText(_ report: ImageReport, labels: [String]) {
@@ -91,19 +169,35 @@ struct CaptionCommand: ParsableCommand {
             let flag = result.truncated ? "  (truncated)" : ""
             print(String(format: "  %d. [p=%.4f] %@%@", rank + 1, result.probability, result.text, flag))
         }
-        if !labels.isEmpty {
+        if !labels.isEmpty && !report.findings.isEmpty {
             let listed = labels.map { String(format: "%@ %.2f", $0, report.findings[$0] ?? 0) }
             print("  findings: " + listed.joined(separator: ", "))
         }
+        if let heatmaps = report.heatmaps { print("  heat maps: \(heatmaps)/") }
     }
 }
 
-/// JSON shape of one image's results.
+/// JSON shape of one image's results (`--json` array element, `--jsonl` line). `error` is always present
+/// (null when the image succeeded); `heatmaps` (the image's heat-map folder) only with --heatmaps.
 struct ImageReport: Encodable {
     var image: String
     var results: [ResultReport]
     var findings: [String: Float]
     var error: String?
+    var heatmaps: String?
+
+    enum CodingKeys: String, CodingKey {
+        case image, results, findings, error, heatmaps
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(image, forKey: .image)
+        try container.encode(results, forKey: .results)
+        try container.encode(findings, forKey: .findings)
+        try container.encode(error, forKey: .error)
+        try container.encodeIfPresent(heatmaps, forKey: .heatmaps)
+    }
 }
 
 /// JSON shape of one ranked impression.
@@ -125,4 +219,10 @@ struct ResultReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case text, tokens, logProb = "log_prob", probability, truncated
     }
+}
+
+/// A `caption` run that cannot start (e.g. an output file cannot be created); printed as "Error: <message>".
+struct CaptionRunError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

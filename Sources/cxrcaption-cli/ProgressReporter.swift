@@ -61,6 +61,15 @@ final class ProgressReporter {
         }
     }
 
+    /// Erases the bar so other output (e.g. on standard output, the same terminal) can be printed; the next
+    /// `update` draws it again.
+    func clearBar() {
+        if style == .bar && barShown {
+            write("\r\u{1B}[K")
+            barShown = false
+        }
+    }
+
     /// Ends the bar's line.
     func finish() {
         if style == .bar && barShown {
