@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from cli_support import cli_path, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "CXRKitTests" / "Fixtures"
@@ -33,25 +34,6 @@ INTAKE = FIXTURES / "intake"
 GOOD = ["hannover_006f3a8a_crop.png", "iu_cxr3_crop_rgb.png", "png_gray8.png", "png_palette.png"]
 
 
-def cli_path():
-    path = os.environ.get("CXRCAPTION_CLI")
-    if not path:
-        bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True,
-                                 text=True, check=True).stdout.strip()
-        path = os.path.join(bin_dir, "cxrcaption-cli")
-    if not os.path.exists(path):
-        raise RuntimeError("cxrcaption-cli not found at %s: build it (swift build --product cxrcaption-cli) "
-                           "or set CXRCAPTION_CLI" % path)
-    return path
-
-
-CLI = None
-
-
-def run_cli(*args, stderr=subprocess.PIPE):
-    global CLI
-    CLI = CLI or cli_path()
-    return subprocess.run([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=120)
 
 
 def caption(*args, model=MODEL):
@@ -128,9 +110,7 @@ def test_jsonl_lines_are_written_as_images_finish_and_survive_ctrl_c(tmp_path):
     for i in range(400):
         shutil.copy(INTAKE / "png_gray8.png", many / ("%03d.png" % i))
     jsonl = tmp_path / "out.jsonl"
-    global CLI
-    CLI = CLI or cli_path()
-    process = subprocess.Popen([CLI, "caption", "--model", str(MODEL), "--max-tokens", "60", "--quiet",
+    process = subprocess.Popen([cli_path(), "caption", "--model", str(MODEL), "--max-tokens", "60", "--quiet",
                                 "--jsonl", str(jsonl), str(many)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:

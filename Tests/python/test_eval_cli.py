@@ -16,10 +16,10 @@ import json
 import math
 import os
 import pty
-import subprocess
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "CXRKitTests" / "Fixtures"
@@ -48,25 +48,6 @@ STUDIES = [
 ]
 
 
-def cli_path():
-    path = os.environ.get("CXRCAPTION_CLI")
-    if not path:
-        bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True,
-                                 text=True, check=True).stdout.strip()
-        path = os.path.join(bin_dir, "cxrcaption-cli")
-    if not os.path.exists(path):
-        raise RuntimeError("cxrcaption-cli not found at %s: build it (swift build --product cxrcaption-cli) "
-                           "or set CXRCAPTION_CLI" % path)
-    return path
-
-
-CLI = None
-
-
-def run_cli(*args, stderr=subprocess.PIPE):
-    global CLI
-    CLI = CLI or cli_path()
-    return subprocess.run([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=120)
 
 
 def write_manifest(folder, rows):

@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 

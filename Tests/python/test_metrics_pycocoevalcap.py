@@ -30,6 +30,7 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.cider.cider_scorer import CiderScorer
 from pycocoevalcap.rouge.rouge import Rouge
+from cli_support import cli_path
 
 REPO = Path(__file__).resolve().parents[2]
 IU_REPORTS = REPO.parent / "shared" / "data" / "iu-reports" / "iu_reports_parsed.json"
@@ -194,16 +195,6 @@ def document_frequency_text(frequencies, documents, han="characters"):
 # The Swift CLI
 
 
-def cli_path():
-    path = os.environ.get("CXRCAPTION_CLI")
-    if not path:
-        bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True,
-                                 text=True, check=True).stdout.strip()
-        path = os.path.join(bin_dir, "cxrcaption-cli")
-    if not os.path.exists(path):
-        raise RuntimeError("cxrcaption-cli not found at %s: build it (swift build --product cxrcaption-cli) "
-                           "or set CXRCAPTION_CLI" % path)
-    return path
 
 
 def swift_scores(candidates, references, han="characters", best_of=None, df_text=None, extra_args=()):

@@ -1,0 +1,32 @@
+"""Finding and running the cxrcaption CLI from the Python-side tests.
+
+The binary comes from the environment variable CXRCAPTION_CLI (scripts/test sets it), else from
+`swift build --show-bin-path` (a debug build of this checkout).
+"""
+import os
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+_cli = None
+
+
+def cli_path():
+    """The cxrcaption-cli binary to test; raises RuntimeError with a hint when it is not built."""
+    path = os.environ.get("CXRCAPTION_CLI")
+    if not path:
+        bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        path = os.path.join(bin_dir, "cxrcaption-cli")
+    if not os.path.exists(path):
+        raise RuntimeError("cxrcaption-cli not found at %s: build it (swift build --product cxrcaption-cli) "
+                           "or set CXRCAPTION_CLI" % path)
+    return path
+
+
+def run_cli(*args, stderr=subprocess.PIPE, timeout=120):
+    """Runs the CLI with `args` (converted to str); returns the CompletedProcess (text mode)."""
+    global _cli
+    _cli = _cli or cli_path()
+    return subprocess.run([_cli, *map(str, args)], stdout=subprocess.PIPE, stderr=stderr, text=True,
+                          timeout=timeout)
