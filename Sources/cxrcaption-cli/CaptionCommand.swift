@@ -32,17 +32,7 @@ struct CaptionCommand: ParsableCommand {
     @Option(help: "Impressions to print per image (1...beam).")
     var results: Int = 3
 
-    @Option(help: "Longest impression in tokens, counting <end>.")
-    var maxTokens: Int = 60
-
-    @Option(help: "Length penalty alpha for ranking ((5+len)/6)^alpha; 0 = off.")
-    var lengthPenalty: Double = 0
-
-    @Flag(help: "Never emit the unknown-word token <nou>.")
-    var suppressUnknown = false
-
-    @Option(help: "Threads (0 = all cores).")
-    var threads: Int = 0
+    @OptionGroup var decoding: DecodingOptions
 
     @Flag(help: "Print JSON (an array with one object per image) instead of text, at the end.")
     var json = false
@@ -65,15 +55,8 @@ struct CaptionCommand: ParsableCommand {
     var images: [String]
 
     func run() throws {
-        var parameters = GenerationParameters()
-        parameters.beamWidth = beam
-        parameters.maxResults = results
-        parameters.maxTokens = maxTokens
-        parameters.lengthPenalty = lengthPenalty
-        parameters.suppressUnknown = suppressUnknown
-        parameters.threads = threads
-        parameters.returnAttention = heatmaps != nil
-        try parameters.validate()
+        let parameters = try decoding.parameters(beamWidth: beam, maxResults: results,
+                                                 returnAttention: heatmaps != nil)
 
         let inputs = ImageInputs(arguments: images, recursive: recursive)
         for folder in inputs.emptyFolders {

@@ -35,14 +35,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Beam width (1...64; raised to --best-of when smaller; default: --best-of).")
     var beam: Int?
 
-    @Option(help: "Longest impression in tokens, counting <end>.")
-    var maxTokens: Int = 60
-
-    @Option(help: "Length penalty alpha for ranking ((5+len)/6)^alpha; 0 = off.")
-    var lengthPenalty: Double = 0
-
-    @Flag(help: "Never emit the unknown-word token <nou>.")
-    var suppressUnknown = false
+    @OptionGroup var decoding: DecodingOptions
 
     @Option(help: "CIDEr document frequencies from this table (cxrcaption score --save-df) instead of the evaluated references.")
     var df: String?
@@ -62,9 +55,6 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate only the first N images of the split.")
     var limit: Int?
 
-    @Option(help: "Threads per image (0 = all cores).")
-    var threads: Int = 0
-
     @Flag(help: "No progress output.")
     var quiet = false
 
@@ -77,7 +67,9 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("--beam \(beam) is outside 1...64")
         }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be at least 1") }
-        guard threads >= 0 else { throw ValidationError("--threads \(threads) is negative (0 = all cores)") }
+        guard decoding.threads >= 0 else {
+            throw ValidationError("--threads \(decoding.threads) is negative (0 = all cores)")
+        }
         if attention && output == nil { throw ValidationError("--attention needs --output") }
     }
 
@@ -99,15 +91,8 @@ struct EvalCommand: ParsableCommand {
         var entries = try EvalManifest.read(path: manifest, split: split, tokenizer: tokenizer)
         if let limit, entries.count > limit { entries = Array(entries.prefix(limit)) }
 
-        var parameters = GenerationParameters()
-        parameters.beamWidth = max(beam ?? bestOf, bestOf)
-        parameters.maxResults = bestOf
-        parameters.maxTokens = maxTokens
-        parameters.lengthPenalty = lengthPenalty
-        parameters.suppressUnknown = suppressUnknown
-        parameters.threads = threads
-        parameters.returnAttention = attention
-        try parameters.validate()
+        let parameters = try decoding.parameters(beamWidth: max(beam ?? bestOf, bestOf), maxResults: bestOf,
+                                                 returnAttention: attention)
 
         // Fail now, not after the whole run, when the per-image file cannot be written.
         if let output, !FileManager.default.createFile(atPath: output, contents: nil) {
