@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""Captions chest X-ray images with libcxrcaption through the ctypes binding and prints ranked impressions.
+"""Captions chest X-ray images with libcxrcaption through the cxrcaption package and prints ranked impressions.
 
-    CXRCAPTION_LIBRARY=/path/to/libcxrcaption.so python3 caption.py --model model.safetensors chest.png ...
+    pip install ./python pillow     # or, from a checkout: CXRCAPTION_LIBRARY=/path/to/libcxrcaption.so
+    python3 examples/python/caption.py --model model.safetensors chest.png ...
 
 Images are read with Pillow (any mode it can open; 16-bit PNGs stay 16-bit).
 """
 import argparse
+import os
 import sys
 
 import numpy as np
 from PIL import Image
 
-from cxrcaption_ctypes import CXRError, Model, version
+try:
+    import cxrcaption
+except ImportError:  # run from a checkout without installing: use python/src
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "src"))
+    import cxrcaption
+from cxrcaption import CXRError, Model, version
 
 
 def read_pixels(path):
@@ -32,8 +39,8 @@ def main():
     args = parser.parse_args()
     status = 0
     with Model(args.model) as model, model.session() as session:
-        print(f"libcxrcaption {version()}; model: vocabulary {model.info['vocab_size']}, "
-              f"input {model.info['input_size']}, labels {model.labels}")
+        print(f"libcxrcaption {version()}; model: vocabulary {model.info.vocab_size}, "
+              f"input {model.info.input_size}, labels {model.labels}")
         for path in args.images:
             try:
                 results = session.generate(read_pixels(path), beam_width=args.beam_width)
