@@ -13,7 +13,11 @@
  *         return 1;
  *     }
  *     cxr_session *session = NULL;
- *     cxr_session_create(model, &session);
+ *     if (cxr_session_create(model, &session) != CXR_OK) {
+ *         fprintf(stderr, "%s\n", cxr_last_error());
+ *         cxr_model_free(model);
+ *         return 1;
+ *     }
  *
  *     cxr_image image;
  *     cxr_image_init(&image, sizeof image);
@@ -76,6 +80,8 @@ extern "C" {
 #define CXR_MAX_BEAM_WIDTH 64
 /* Longest sentence cxr_generate may produce, in tokens counting <end> (cxr_generate_params.max_tokens). */
 #define CXR_MAX_TOKENS 1024
+/* Largest accepted length penalty alpha (cxr_generate_params.length_penalty). */
+#define CXR_MAX_LENGTH_PENALTY 100.0
 /* Smallest and largest accepted image side, in pixels (cxr_image.width and .height). */
 #define CXR_MIN_IMAGE_SIDE 16
 #define CXR_MAX_IMAGE_SIDE 16384
@@ -284,12 +290,13 @@ cxr_status cxr_image_init(cxr_image *image, uint32_t struct_size);
 /* Per-caller state: scratch memory and the results of the last cxr_generate. Opaque. One thread at a time. */
 typedef struct cxr_session cxr_session;
 
-/* Polled between dense layers of the encoder and between decoder steps, on the thread that called
- * cxr_generate / cxr_findings. Return non-zero to stop the call with CXR_E_ABORTED. Must be cheap, must not
- * call into this library with the same session, and must return normally (no longjmp, no C++ exception). */
+/* Polled every 64 image rows during intake, between dense layers of the encoder and between decoder steps,
+ * on the thread that called cxr_generate / cxr_findings. Return non-zero to stop the call with CXR_E_ABORTED.
+ * Must be cheap, must not call into this library with the same session, and must return normally (no
+ * longjmp, no C++ exception). */
 typedef int (*cxr_abort_callback)(void *user_data);
 
-/* Options for cxr_generate (and cxr_findings, which uses only n_threads and the abort callback).
+/* Options for cxr_generate (and cxr_findings, which uses and checks only n_threads and the abort callback).
  * Versioned: initialize with cxr_generate_params_init. */
 typedef struct cxr_generate_params {
     uint32_t struct_size;
@@ -299,8 +306,8 @@ typedef struct cxr_generate_params {
     int32_t max_results;
     /* Longest sentence in tokens, counting <end>, 1 ..= CXR_MAX_TOKENS. Default 60. */
     int32_t max_tokens;
-    /* alpha in the length penalty ((5 + len) / 6)^alpha that ranks results; finite, >= 0; 0 = off.
-     * Default 0. */
+    /* alpha in the length penalty ((5 + len) / 6)^alpha that ranks results; 0 ..= CXR_MAX_LENGTH_PENALTY;
+     * 0 = off. Default 0. */
     double length_penalty;
     /* Non-zero: never emit the unknown-word token <nou>. Default 0. */
     int32_t suppress_unknown;
@@ -346,7 +353,8 @@ cxr_status cxr_preprocess(cxr_session *session, const cxr_image *image, uint8_t 
 
 /* Runs the encoder and the findings head: writes the probability (0 ..= 1) of each label, in
  * cxr_model_label order, into out_probabilities, which holds out_count >= label_count floats. Uses
- * params->n_threads and the abort callback (params may be NULL). Does not touch the session's results.
+ * params->n_threads and the abort callback (params may be NULL); the other fields are ignored, not checked,
+ * so a zeroed struct with struct_size set is fine. Does not touch the session's results.
  * Errors: CXR_E_INVALID_ARGUMENT (NULL, out_count too small, the model has no findings head),
  * CXR_E_UNSUPPORTED_STRUCT_SIZE, CXR_E_INVALID_IMAGE, CXR_E_ABORTED, CXR_E_OUT_OF_MEMORY.
  * One thread at a time per session. */

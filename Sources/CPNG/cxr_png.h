@@ -90,8 +90,9 @@ static inline int cxr_png_host_is_little_endian(void) {
 static inline void cxr_png_free(void *pointer) { free(pointer); }
 
 /// Decodes a PNG held in memory. Returns 1 and fills *out, or 0 with error->message set.
-/// Images with more than max_pixels pixels (width x height) are refused before any pixel memory is allocated.
-static inline int cxr_png_decode(const unsigned char *data, size_t size, uint64_t max_pixels,
+/// Images wider or taller than max_side, or with more than max_pixels pixels (width x height), are refused
+/// right after the header is read, before any pixel memory is allocated.
+static inline int cxr_png_decode(const unsigned char *data, size_t size, uint32_t max_side, uint64_t max_pixels,
                                  cxr_png_decoded *out, cxr_png_error *error) {
     memset(out, 0, sizeof *out);
     error->message[0] = 0;
@@ -125,6 +126,12 @@ static inline int cxr_png_decode(const unsigned char *data, size_t size, uint64_
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    if (width > max_side || height > max_side) {
+        snprintf(error->message, sizeof error->message, "PNG is %ux%u; width and height must be at most %u",
+                 (unsigned)width, (unsigned)height, (unsigned)max_side);
+        png_destroy_read_struct(&png, &info, NULL);
+        return 0;
+    }
     if ((uint64_t)width * (uint64_t)height > max_pixels) {
         snprintf(error->message, sizeof error->message, "PNG is %ux%u, more than %llu pixels",
                  (unsigned)width, (unsigned)height, (unsigned long long)max_pixels);

@@ -8,11 +8,34 @@ struct CallerParameters {
 }
 
 extension CallerParameters {
-    /// NULL means the defaults. Every range is checked here, before CXRKit sees the values.
-    init(_ pointer: UnsafePointer<cxr_generate_params>?) throws {
-        let params = try pointer.map {
+    /// The parameters of `cxr_findings`, which uses only `n_threads` and the abort callback: only those are
+    /// checked (a zeroed struct is fine); the search fields keep their defaults. NULL means the defaults.
+    init(findings pointer: UnsafePointer<cxr_generate_params>?) throws {
+        let params = try Self.read(pointer)
+        guard params.n_threads >= 0 else {
+            throw CAPIFailure.invalidArgument("n_threads \(params.n_threads) is negative (0 means all cores)")
+        }
+        var parameters = GenerationParameters()
+        parameters.threads = Int(params.n_threads)
+        self.parameters = parameters
+        self.shouldAbort = Self.abortClosure(params)
+    }
+
+    private static func read(_ pointer: UnsafePointer<cxr_generate_params>?) throws -> cxr_generate_params {
+        try pointer.map {
             try VersionedStruct.read($0, defaults: Defaults.generateParams, "cxr_generate_params")
         } ?? Defaults.generateParams
+    }
+
+    private static func abortClosure(_ params: cxr_generate_params) -> (() -> Bool)? {
+        guard let callback = params.abort_callback else { return nil }
+        let userData = params.abort_user_data
+        return { callback(userData) != 0 }
+    }
+
+    /// NULL means the defaults. Every range is checked here, before CXRKit sees the values.
+    init(_ pointer: UnsafePointer<cxr_generate_params>?) throws {
+        let params = try Self.read(pointer)
 
         let maxBeam = Int32(CXR_MAX_BEAM_WIDTH)
         guard (1...maxBeam).contains(params.beam_width) else {
@@ -26,8 +49,9 @@ extension CallerParameters {
         guard (1...maxTokens).contains(params.max_tokens) else {
             throw CAPIFailure.invalidArgument("max_tokens \(params.max_tokens) is outside 1...\(maxTokens)")
         }
-        guard params.length_penalty.isFinite, params.length_penalty >= 0 else {
-            throw CAPIFailure.invalidArgument("length_penalty \(params.length_penalty) is not a finite number >= 0")
+        guard (0...CXR_MAX_LENGTH_PENALTY).contains(params.length_penalty) else {  // NaN fails too
+            throw CAPIFailure.invalidArgument(
+                "length_penalty \(params.length_penalty) is outside 0...\(CXR_MAX_LENGTH_PENALTY)")
         }
         guard params.n_threads >= 0 else {
             throw CAPIFailure.invalidArgument("n_threads \(params.n_threads) is negative (0 means all cores)")
@@ -42,11 +66,6 @@ extension CallerParameters {
         parameters.returnAttention = params.return_attention != 0
         parameters.threads = Int(params.n_threads)
         self.parameters = parameters
-        if let callback = params.abort_callback {
-            let userData = params.abort_user_data
-            self.shouldAbort = { callback(userData) != 0 }
-        } else {
-            self.shouldAbort = nil
-        }
+        self.shouldAbort = Self.abortClosure(params)
     }
 }

@@ -73,7 +73,7 @@ public func exportedFindings(_ session: OpaquePointer?, _ image: UnsafePointer<c
     reportingStatus {
         let session = try SessionHandle.from(session)
         let image = try CallerImage(image)
-        let params = try CallerParameters(params)
+        let params = try CallerParameters(findings: params)
         let outProbabilities = try required(outProbabilities, "out_probabilities")
         let labels = session.model.model.labels.count
         guard labels > 0 else {

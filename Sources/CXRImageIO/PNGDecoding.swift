@@ -3,13 +3,16 @@ import CPNG
 extension PNGImage {
     /// Images larger than this many pixels are refused before their pixels are allocated.
     public static let maxPixels = 1 << 28
+    /// Images wider or taller than this (the image intake's limit) are refused right after the header is read.
+    public static let maxSide = 16384
 
     /// Decodes PNG bytes. Corrupt, truncated or non-PNG data throws `PNGError` (libpng's message); it never traps.
     public init(decoding bytes: [UInt8]) throws {
         var decoded = cxr_png_decoded()
         var error = cxr_png_error()
         let ok = bytes.withUnsafeBufferPointer { buffer in
-            cxr_png_decode(buffer.baseAddress, buffer.count, UInt64(PNGImage.maxPixels), &decoded, &error)
+            cxr_png_decode(buffer.baseAddress, buffer.count, UInt32(PNGImage.maxSide),
+                           UInt64(PNGImage.maxPixels), &decoded, &error)
         }
         guard ok == 1 else {
             throw PNGError("PNG could not be decoded: \(PNGImage.message(of: &error))")

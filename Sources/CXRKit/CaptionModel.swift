@@ -25,7 +25,7 @@ public final class CaptionModel: Sendable {
     }
 
     /// Builds the networks of a validated model.
-    public init(loaded: LoadedModel) throws {
+    init(loaded: LoadedModel) throws {
         guard loaded.config.preprocessing == ImageIntake.version else {
             throw CXRError.invalidModel("model was trained with preprocessing version "
                                         + "\(loaded.config.preprocessing); this library implements "

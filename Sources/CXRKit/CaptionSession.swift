@@ -17,8 +17,8 @@ public final class CaptionSession {
 
     /// Intake -> encoder -> beam search. Returns up to `parameters.maxResults` captions, best first.
     ///
-    /// `shouldAbort` is polled between dense layers and between decoder steps; returning true makes the call
-    /// throw `CXRError.Kind.aborted` and leaves the session usable.
+    /// `shouldAbort` is polled every few rows of intake, between dense layers and between decoder steps;
+    /// returning true makes the call throw `CXRError.Kind.aborted` and leaves the session usable.
     public func generate(pixels: UnsafeRawBufferPointer, image: ImageDescriptor,
                          parameters: GenerationParameters = GenerationParameters(),
                          shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
@@ -63,7 +63,11 @@ public final class CaptionSession {
 
     /// Teacher-forced logits from a normalized model input: row s (s = 0..<tokens.count) is the
     /// distribution after feeding `<start>` then `tokens[0..<s]`. Returns [tokens.count, vocabulary size].
+    /// Throws `invalidArgument` when `tokens` is empty (there would be no row).
     public func teacherForcedLogits(modelInput: [Float], tokens: [Int]) throws -> [Float] {
+        guard !tokens.isEmpty else {
+            throw CXRError.invalidArgument("teacher forcing needs at least one token")
+        }
         features = try encode(modelInput: modelInput)
         let context = try model.decoder.prepare(features: features)
         let previous = [model.vocabulary.startID] + tokens.dropLast()
@@ -75,7 +79,8 @@ public final class CaptionSession {
     private func encode(pixels: UnsafeRawBufferPointer, image: ImageDescriptor, threads: Int,
                         shouldAbort: (() -> Bool)?) throws -> DecoderImageContext {
         let size = model.config.inputSize
-        let equalized = try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: size)
+        let equalized = try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: size,
+                                                       shouldAbort: shouldAbort)
         let input = ImageIntake.modelInput(equalized: equalized, size: size, config: model.config)
         guard threads >= 0 else { throw CXRError.invalidArgument("threads \(threads) is negative (0 = all cores)") }
         try input.withUnsafeBufferPointer { input in

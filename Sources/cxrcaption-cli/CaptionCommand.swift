@@ -177,7 +177,7 @@ struct ImageReport: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(image, forKey: .image)
         try container.encode(results, forKey: .results)
-        try container.encode(findings, forKey: .findings)
+        try container.encode(findings.mapValues(jsonNumber), forKey: .findings)
         try container.encode(error, forKey: .error)
         try container.encodeIfPresent(heatmaps, forKey: .heatmaps)
     }
@@ -202,6 +202,21 @@ struct ResultReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case text, tokens, logProb = "log_prob", probability, truncated
     }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(text, forKey: .text)
+        try container.encode(tokens, forKey: .tokens)
+        try container.encode(jsonNumber(logProb), forKey: .logProb)
+        try container.encode(jsonNumber(probability), forKey: .probability)
+        try container.encode(truncated, forKey: .truncated)
+    }
+}
+
+/// `value` for JSON output, or nil (written as null) when it is NaN or infinite: JSON has no such numbers and
+/// `JSONEncoder` would fail the whole run over one of them.
+func jsonNumber<Value: BinaryFloatingPoint>(_ value: Value) -> Value? {
+    value.isFinite ? value : nil
 }
 
 /// A `caption` run that cannot start (e.g. an output file cannot be created); printed as "Error: <message>".

@@ -6,7 +6,7 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Longest impression in tokens, counting <end>.")
     var maxTokens: Int = 60
 
-    @Option(help: "Length penalty alpha for ranking ((5+len)/6)^alpha; 0 = off.")
+    @Option(help: "Length penalty alpha for ranking ((5+len)/6)^alpha, 0...100; 0 = off.")
     var lengthPenalty: Double = 0
 
     @Flag(help: "Never emit the unknown-word token <nou>.")

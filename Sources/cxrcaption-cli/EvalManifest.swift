@@ -43,9 +43,11 @@ enum EvalManifest {
         var firstLineOfID: [String: Int] = [:]
         var splitsSeen: [String: Int] = [:]
         let decoder = JSONDecoder()
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on unicode scalars: "\r\n" is a single Character, so a Character split would not see CRLF lines.
+        for (index, scalars) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated() {
             let lineNumber = index + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let line = Substring(scalars.last == "\r" ? scalars.dropLast() : scalars)
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             func fail(_ message: String) -> EvalManifestError {
                 EvalManifestError(description: "\(path) line \(lineNumber): \(message)")

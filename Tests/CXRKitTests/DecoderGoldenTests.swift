@@ -34,7 +34,7 @@ final class DecoderGoldenTests: XCTestCase {
         let casesPath = Self.directory.appendingPathComponent("cases.safetensors").path
         let jsonPath = Self.directory.appendingPathComponent("cases.json").path
         for path in [modelPath, casesPath, jsonPath] where !FileManager.default.fileExists(atPath: path) {
-            throw XCTSkip("golden fixture \(path) is absent (training/cxrcaption_ref/make_golden.py writes it)")
+            throw MissingFixture("golden fixture \(path) is absent (training/cxrcaption_ref/make_golden.py writes it)")
         }
         let model = try ModelLoader.load(path: modelPath)
         let decoder = try AttentionDecoder(model: model)

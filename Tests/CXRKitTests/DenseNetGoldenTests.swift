@@ -14,7 +14,7 @@ final class DenseNetGoldenTests: XCTestCase {
         let modelPath = goldenDirectory.appendingPathComponent("model.safetensors").path
         let casesPath = goldenDirectory.appendingPathComponent("cases.safetensors").path
         guard FileManager.default.fileExists(atPath: modelPath), FileManager.default.fileExists(atPath: casesPath) else {
-            throw XCTSkip("golden fixtures not present at \(goldenDirectory.path)")
+            throw MissingFixture("golden fixtures not present at \(goldenDirectory.path)")
         }
         let model = try ModelLoader.load(path: modelPath)
         let encoder = try DenseNetEncoder(weights: model.weights.encoder, config: model.config)

@@ -111,7 +111,7 @@ final class IntakeFixtureTests: XCTestCase {
         // Without equalization (resize and quantize only) the same image is far from flat.
         let raw = try dicom.bytes.withUnsafeBytes { pixels -> [UInt8] in
             let mapping = try ImageIntake.intensityMapping(pixels: pixels, descriptor: dicom.descriptor)
-            return ImageIntake.resizeToEightBit(
+            return try ImageIntake.resizeToEightBit(
                 PixelRows(pixels: pixels, descriptor: dicom.descriptor, mapping: mapping), size: 256)
         }
         XCTAssertGreaterThan(IntakeFixtures.flatness(raw).distance, 0.1)

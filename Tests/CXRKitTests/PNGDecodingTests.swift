@@ -96,6 +96,42 @@ final class PNGDecodingTests: XCTestCase {
         }
     }
 
+    func testImagesWiderOrTallerThanTheIntakeLimitAreRefusedAfterTheHeader() throws {
+        for (width, height) in [(PNGImage.maxSide + 1, 1), (1, PNGImage.maxSide + 1)] {
+            let bytes = try PNGImage(width: width, height: height, channels: 1,
+                                     samples8: [UInt8](repeating: 7, count: width * height)).encoded()
+            XCTAssertThrowsError(try PNGImage(decoding: bytes)) { error in
+                let message = (error as? PNGError)?.message ?? "\(error)"
+                XCTAssertTrue(message.contains("PNG is \(width)x\(height); width and height must be at most 16384"),
+                              message)
+            }
+        }
+        let edge = try PNGImage(width: PNGImage.maxSide, height: 1, channels: 1,
+                                samples8: [UInt8](repeating: 7, count: PNGImage.maxSide)).encoded()
+        XCTAssertEqual(try PNGImage(decoding: edge).width, PNGImage.maxSide)
+    }
+
+    func testBinaryFileRefusesAFIFOWithoutBlocking() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cxr-fifo-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/pipe.png"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = LockedMessage()
+        DispatchQueue.global().async {
+            do { _ = try BinaryFile.read(fifo); outcome.set("read") } catch { outcome.set("\(error)") }
+            finished.signal()
+        }
+        if finished.wait(timeout: .now() + 10) == .timedOut {
+            XCTFail("BinaryFile.read blocked on a FIFO")
+            let writer = open(fifo, O_WRONLY | O_NONBLOCK)  // releases the blocked open
+            finished.wait()
+            close(writer)
+        }
+        XCTAssertTrue(outcome.get().contains("is not a regular file"), outcome.get())
+    }
+
     func testEveryTruncationOfAValidFileThrows() throws {
         let bytes = [UInt8](try Data(contentsOf: IntakeFixtures.directory.appendingPathComponent("png_rgb16.png")))
         for length in stride(from: 0, to: bytes.count, by: 7) {
@@ -109,4 +145,12 @@ final class PNGDecodingTests: XCTestCase {
             _ = try? PNGImage(decoding: damaged)
         }
     }
+}
+
+/// A string shared between a test and a background queue.
+final class LockedMessage: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = ""
+    func set(_ text: String) { lock.lock(); value = text; lock.unlock() }
+    func get() -> String { lock.lock(); defer { lock.unlock() }; return value }
 }

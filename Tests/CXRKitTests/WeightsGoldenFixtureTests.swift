@@ -12,7 +12,7 @@ final class WeightsGoldenFixtureTests: XCTestCase {
     private func path(_ name: String) throws -> String {
         let path = goldenDirectory + "/" + name
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("golden fixture \(name) is absent (written by the reference model's fixture script)")
+            throw MissingFixture("golden fixture \(name) is absent (written by the reference model's fixture script)")
         }
         return path
     }

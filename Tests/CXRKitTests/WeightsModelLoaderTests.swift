@@ -356,8 +356,8 @@ final class WeightsModelLoaderTests: XCTestCase {
     func testConfigFieldsAreValidated() {
         let cases: [(key: String, value: String?, fragment: String)] = [
             ("input_size", "48", "config input_size is 48, expected a multiple of 32"),
-            ("input_size", "0", "config input_size is 0, expected 32...4096"),
-            ("input_size", "8192", "config input_size is 8192, expected 32...4096"),
+            ("input_size", "0", "config input_size is 0, expected 32...1024"),
+            ("input_size", "8192", "config input_size is 8192, expected 32...1024"),
             ("input_size", "64.5", "config input_size is 64.5, expected an integer"),
             ("input_size", "\"64\"", "config input_size is \"64\", expected an integer"),
             ("in_channels", "2", "config in_channels is 2, expected 1 or 3"),

@@ -684,6 +684,9 @@ static void test_bad_params(cxr_session *session, const cxr_image *image) {
     BAD_PARAMS("length_penalty NaN", "length_penalty", CXR_E_INVALID_ARGUMENT, params.length_penalty = NAN);
     BAD_PARAMS("length_penalty -1", "length_penalty", CXR_E_INVALID_ARGUMENT, params.length_penalty = -1);
     BAD_PARAMS("length_penalty Inf", "length_penalty", CXR_E_INVALID_ARGUMENT, params.length_penalty = INFINITY);
+    BAD_PARAMS("length_penalty just above the maximum", "length_penalty", CXR_E_INVALID_ARGUMENT,
+               params.length_penalty = CXR_MAX_LENGTH_PENALTY * 1.000001);
+    BAD_PARAMS("length_penalty 1e300", "length_penalty", CXR_E_INVALID_ARGUMENT, params.length_penalty = 1e300);
     BAD_PARAMS("n_threads -1", "n_threads", CXR_E_INVALID_ARGUMENT, params.n_threads = -1);
     BAD_PARAMS("params struct_size 0", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 0);
     BAD_PARAMS("params struct_size 30", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 30);
@@ -697,6 +700,23 @@ static void test_bad_params(cxr_session *session, const cxr_image *image) {
     CASE("cxr_preprocess out_size too small", CXR_E_INVALID_ARGUMENT, cxr_preprocess(session, image, small, sizeof small));
     CASE("cxr_findings out_count too small", CXR_E_INVALID_ARGUMENT,
          cxr_findings(session, image, NULL, probabilities, (size_t)info.label_count - 1));
+
+    /* The largest length penalty is accepted. */
+    cxr_generate_params_init(&params, sizeof params);
+    params.length_penalty = CXR_MAX_LENGTH_PENALTY;
+    CHECK_OK(cxr_generate(session, image, &params));
+
+    /* cxr_findings uses and checks only n_threads and the abort callback: a zeroed struct (beam_width 0,
+     * max_tokens 0, ...) with its struct_size set gives the same probabilities as the defaults. */
+    float zeroed_probabilities[64];
+    memset(&params, 0, sizeof params);
+    params.struct_size = sizeof params;
+    CHECK_OK(cxr_findings(session, image, &params, zeroed_probabilities, 64));
+    CHECK_OK(cxr_findings(session, image, NULL, probabilities, 64));
+    CHECK(memcmp(zeroed_probabilities, probabilities, sizeof(float) * (size_t)info.label_count) == 0,
+          "cxr_findings with a zeroed params struct differs from the defaults");
+    params.length_penalty = NAN;
+    CHECK_OK(cxr_findings(session, image, &params, zeroed_probabilities, 64));
 #undef BAD_PARAMS
 }
 

@@ -132,6 +132,47 @@ def test_jsonl_lines_are_written_as_images_finish_and_survive_ctrl_c(tmp_path):
     assert [line["image"] for line in lines] == [str(many / ("%03d.png" % i)) for i in range(len(lines))]
 
 
+def huge_batchnorm_model(folder):
+    """The golden model with every norm0 weight 3e38: finite, so it loads, but its log-probabilities are -inf."""
+    data = MODEL.read_bytes()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + length])
+    body = bytearray(data[8 + length:])
+    entry = header["encoder.features.norm0.weight"]
+    assert entry["dtype"] == "F32"
+    begin, end = entry["data_offsets"]
+    body[begin:end] = struct.pack("<f", 3e38) * ((end - begin) // 4)
+    path = folder / "huge_bn.safetensors"
+    path.write_bytes(data[:8 + length] + bytes(body))
+    return path
+
+
+def test_non_finite_numbers_are_json_null_and_do_not_fail_the_run(tmp_path):
+    model = huge_batchnorm_model(tmp_path)
+    image = INTAKE / "png_gray8.png"
+    done = caption("--json", image, model=model)
+    assert done.returncode == 0, done.stderr
+    [report] = json.loads(done.stdout)
+    assert report["error"] is None and report["results"]
+    assert all(r["log_prob"] is None for r in report["results"]), report["results"]
+    assert all(r["probability"] is None or r["probability"] == 0 for r in report["results"])
+
+    lines = tmp_path / "out.jsonl"
+    done = caption("--jsonl", lines, image, image, model=model)
+    assert done.returncode == 0, done.stderr
+    records = read_jsonl(lines)
+    assert len(records) == 2 and all(r["results"][0]["log_prob"] is None for r in records)
+
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps({"image": str(image), "report": "No effusion.", "split": "test"}) + "\n")
+    done = run_cli("eval", "--model", model, "--manifest", manifest, "--json", "--max-tokens", 8,
+                   "--output", tmp_path / "eval.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["failures"] == 0
+    [record] = read_jsonl(tmp_path / "eval.jsonl")
+    assert record["candidates"][0]["log_prob"] is None
+
+
 def test_recursive_adds_subfolders_in_sorted_order(folder, tmp_path):
     jsonl = tmp_path / "out.jsonl"
     caption("--jsonl", jsonl, "--recursive", "--quiet", folder)

@@ -289,6 +289,25 @@ def test_malformed_manifest_line_is_a_clear_error(tmp_path, line, message):
     assert not output.exists()  # refused before running the model
 
 
+def test_crlf_manifest_reads_like_lf(tmp_path):
+    rows = fixture_rows(tmp_path)[:3]
+    manifest = write_manifest(tmp_path, rows)
+    crlf = tmp_path / "manifest-crlf.jsonl"
+    crlf.write_bytes(manifest.read_bytes().replace(b"\n", b"\r\n") + b"\r\n")
+    summaries = []
+    for path in (manifest, crlf):
+        done = run_cli("eval", "--model", MODEL, "--manifest", path, "--json", "--max-tokens", 6)
+        assert done.returncode == 0, done.stderr
+        summaries.append(json.loads(done.stdout))
+    assert summaries[1]["images"] == 3 and summaries[1]["failures"] == 0
+    assert summaries[1]["scores"] == summaries[0]["scores"]
+
+    bad = tmp_path / "bad-crlf.jsonl"
+    bad.write_bytes(manifest.read_bytes().replace(b"\n", b"\r\n") + b'{"image": "a.png"}\r\n')
+    done = run_cli("eval", "--model", MODEL, "--manifest", bad)
+    assert done.returncode != 0 and "bad-crlf.jsonl line 4: " in done.stderr and 'missing "report"' in done.stderr
+
+
 def test_split_limit_and_beam(tmp_path):
     rows = fixture_rows(tmp_path, split="val")
     rows[4]["split"] = "test"

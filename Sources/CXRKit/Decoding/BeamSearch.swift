@@ -2,7 +2,7 @@ import Glibc
 
 /// Beam search over an `AttentionDecoder`, exactly as docs/DECODING.md specifies (the Python reference in
 /// `training/cxrcaption_ref/beam.py` follows the same rules; golden tests require identical tokens).
-public enum BeamSearch {
+enum BeamSearch {
     /// Decodes one prepared image and returns up to `parameters.maxResults` captions, best first.
     ///
     /// - Parameters:
@@ -11,7 +11,7 @@ public enum BeamSearch {
     ///     stays usable).
     /// - Throws: `invalidArgument` for out-of-range parameters or a vocabulary that does not fit the
     ///   decoder; `aborted`.
-    public static func run(decoder: AttentionDecoder, context: DecoderImageContext, vocabulary: Vocabulary,
+    static func run(decoder: AttentionDecoder, context: DecoderImageContext, vocabulary: Vocabulary,
                            parameters: GenerationParameters, workspace: DecoderWorkspace,
                            shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
         try parameters.validate()

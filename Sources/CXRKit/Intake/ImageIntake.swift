@@ -5,6 +5,9 @@ public enum ImageIntake {
     /// The pipeline version this implementation computes (a model's `preprocessing` must match).
     public static let version = 1
 
+    /// Source rows read between two polls of a `shouldAbort` callback (a 16384-wide row takes microseconds).
+    static let abortPollRows = 64
+
     /// Read -> modality/VOI -> MONOCHROME1 invert -> resize -> quantize -> equalize.
     ///
     /// - Parameters:
@@ -12,14 +15,17 @@ public enum ImageIntake {
     ///     in the machine's byte order.
     ///   - descriptor: layout and DICOM attributes of the buffer.
     ///   - size: side of the square output (1...4096; the model's `inputSize`).
+    ///   - shouldAbort: polled every `abortPollRows` rows while the image is scanned and resized; returning
+    ///     true throws `CXRError.aborted`.
     /// - Returns: `size * size` bytes, row-major.
-    /// - Throws: `CXRError` `.invalidImage` for a bad buffer or descriptor, `.invalidArgument` for a bad size.
+    /// - Throws: `CXRError` `.invalidImage` for a bad buffer or descriptor, `.invalidArgument` for a bad size,
+    ///   `.aborted` when `shouldAbort` returned true.
     public static func equalizedImage(pixels: UnsafeRawBufferPointer, descriptor: ImageDescriptor,
-                                      size: Int) throws -> [UInt8] {
+                                      size: Int, shouldAbort: (() -> Bool)? = nil) throws -> [UInt8] {
         try IntakeValidation.check(pixels: pixels, descriptor: descriptor, size: size)
-        let mapping = try intensityMapping(pixels: pixels, descriptor: descriptor)
-        var image = resizeToEightBit(PixelRows(pixels: pixels, descriptor: descriptor, mapping: mapping),
-                                     size: size)
+        let mapping = try intensityMapping(pixels: pixels, descriptor: descriptor, shouldAbort: shouldAbort)
+        var image = try resizeToEightBit(PixelRows(pixels: pixels, descriptor: descriptor, mapping: mapping),
+                                         size: size, shouldAbort: shouldAbort)
         HistogramEqualization.equalize(&image)
         return image
     }
@@ -29,7 +35,7 @@ public enum ImageIntake {
     ///
     /// - Precondition: `equalized.count == size * size`; `config.mean` and `config.std` have 1 or
     ///   `config.inChannels` entries (a validated config guarantees this).
-    public static func modelInput(equalized: [UInt8], size: Int, config: ModelConfig) -> [Float] {
+    static func modelInput(equalized: [UInt8], size: Int, config: ModelConfig) -> [Float] {
         precondition(equalized.count == size * size, "equalized image has \(equalized.count) bytes, not \(size)^2")
         let channels = config.inChannels
         precondition([1, channels].contains(config.mean.count) && [1, channels].contains(config.std.count),
@@ -46,8 +52,8 @@ public enum ImageIntake {
     }
 
     /// Chooses the VOI or range normalization and checks that modality values stay finite.
-    static func intensityMapping(pixels: UnsafeRawBufferPointer,
-                                 descriptor d: ImageDescriptor) throws -> IntensityMapping {
+    static func intensityMapping(pixels: UnsafeRawBufferPointer, descriptor d: ImageDescriptor,
+                                 shouldAbort: (() -> Bool)? = nil) throws -> IntensityMapping {
         let slope = d.rescaleSlope, intercept = d.rescaleIntercept
         let largestStored: Double
         switch d.format {
@@ -70,7 +76,7 @@ public enum ImageIntake {
         }
         if d.format == .grayFloat32 || d.window == nil && d.format == .gray16 {
             let range = try PixelRows.modalityRange(pixels: pixels, descriptor: d, slope: slope,
-                                                    intercept: intercept)
+                                                    intercept: intercept, shouldAbort: shouldAbort)
             guard (range.maximum - range.minimum).isFinite else {
                 throw CXRError.invalidImage(
                     "image value range \(range.minimum)...\(range.maximum) is too wide to normalize")
@@ -82,15 +88,17 @@ public enum ImageIntake {
     }
 
     /// Steps 4 and 5a: exact integer resize of the 16-bit levels, then `round half up` to 8 bits.
-    static func resizeToEightBit(_ rows: PixelRows, size: Int) -> [UInt8] {
+    static func resizeToEightBit(_ rows: PixelRows, size: Int, shouldAbort: (() -> Bool)? = nil) throws
+        -> [UInt8] {
         let width = rows.descriptor.width, height = rows.descriptor.height
         let columns = ResizeAxis(source: width, target: size)
         let lines = ResizeAxis(source: height, target: size)
         var sums = [Int](repeating: 0, count: size * size)
         var levels = [Int](repeating: 0, count: width)
         var rowSums = [Int](repeating: 0, count: size)
-        levels.withUnsafeMutableBufferPointer { levels in
+        try levels.withUnsafeMutableBufferPointer { levels in
             for y in 0..<height {
+                if y % abortPollRows == 0, let shouldAbort, shouldAbort() { throw CXRError.aborted }
                 let readers = lines.sourceStart[y]..<lines.sourceStart[y + 1]
                 if readers.isEmpty { continue }
                 rows.read(row: y, into: levels)

@@ -67,14 +67,19 @@ struct PixelRows {
     }
 
     /// Smallest and largest modality value of the image; for GRAYF32 also checks that every sample and its
-    /// modality value is finite.
+    /// modality value is finite. `shouldAbort` is polled every `ImageIntake.abortPollRows` rows.
     static func modalityRange(pixels: UnsafeRawBufferPointer, descriptor d: ImageDescriptor,
-                              slope: Double, intercept: Double) throws -> (minimum: Double, maximum: Double) {
+                              slope: Double, intercept: Double, shouldAbort: (() -> Bool)? = nil) throws
+        -> (minimum: Double, maximum: Double) {
+        func poll(_ y: Int) throws {
+            if y % ImageIntake.abortPollRows == 0, let shouldAbort, shouldAbort() { throw CXRError.aborted }
+        }
         let base = pixels.baseAddress!
         switch d.format {
         case .grayFloat32:
             var low = Double.infinity, high = -Double.infinity
             for y in 0..<d.height {
+                try poll(y)
                 let row = base.advanced(by: y * d.rowBytes)
                 for x in 0..<d.width {
                     let sample = Double(row.loadUnaligned(fromByteOffset: 4 * x, as: Float.self))
@@ -97,6 +102,7 @@ struct PixelRows {
             let mask = mask(bitsStored: d.bitsStored)
             var low = UInt16.max, high = UInt16.min
             for y in 0..<d.height {
+                try poll(y)
                 let row = base.advanced(by: y * d.rowBytes)
                 for x in 0..<d.width {
                     let sample = row.loadUnaligned(fromByteOffset: 2 * x, as: UInt16.self) & mask

@@ -15,12 +15,12 @@ public struct ScoringItem: Equatable, Sendable {
 
 /// One image to score, already tokenized (e.g. Chinese segmented by the model's own tokenizer).
 /// Tokens must be non-empty and contain no whitespace.
-public struct TokenizedScoringItem: Equatable, Sendable {
-    public var id: String
-    public var candidates: [[String]]
-    public var references: [[String]]
+struct TokenizedScoringItem: Equatable, Sendable {
+    var id: String
+    var candidates: [[String]]
+    var references: [[String]]
 
-    public init(id: String, candidates: [[String]], references: [[String]]) {
+    init(id: String, candidates: [[String]], references: [[String]]) {
         self.id = id
         self.candidates = candidates
         self.references = references
@@ -68,7 +68,7 @@ public struct CaptionScorer: Sendable {
     }
 
     /// Scores pre-tokenized items. `tokenizerName` is recorded in the report and must equal a df table's.
-    public func score(tokenized items: [TokenizedScoringItem], tokenizerName: String) throws -> ScoringReport {
+    func score(tokenized items: [TokenizedScoringItem], tokenizerName: String) throws -> ScoringReport {
         try validate(items, tokenizerName: tokenizerName)
 
         // Intern every token that will be scored.

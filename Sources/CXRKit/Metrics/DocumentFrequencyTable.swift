@@ -25,7 +25,7 @@ public struct DocumentFrequencyTable: Equatable, Sendable {
 
     /// Counts the n-grams of an already tokenized reference corpus: `tokenizedReferences[i][j]` is the token
     /// list of reference j of document i.
-    public init(tokenizedReferences: [[[String]]], tokenizerName: String) throws {
+    init(tokenizedReferences: [[[String]]], tokenizerName: String) throws {
         guard !tokenizedReferences.isEmpty else {
             throw CXRError.invalidArgument("document-frequency corpus has no documents")
         }

@@ -9,7 +9,7 @@ public struct MetricScores: Equatable, Sendable {
     /// ROUGE-L (beta = 1.2).
     public var rougeL: Double
 
-    public init(ciderD: Double, cider: Double, bleu: [Double], rougeL: Double) {
+    init(ciderD: Double, cider: Double, bleu: [Double], rougeL: Double) {
         self.ciderD = ciderD
         self.cider = cider
         self.bleu = bleu

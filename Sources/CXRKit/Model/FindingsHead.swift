@@ -1,10 +1,10 @@
 /// The optional multi-label findings head: p = sigmoid(W V_gav + b), one probability per label.
 /// Immutable and shareable across threads.
-public final class FindingsHead: Sendable {
+final class FindingsHead: Sendable {
     /// Labels L.
-    public let labelCount: Int
+    let labelCount: Int
     /// Feature channels F.
-    public let featureChannels: Int
+    let featureChannels: Int
 
     let weights: FindingsHeadWeights
 
@@ -27,13 +27,13 @@ public final class FindingsHead: Sendable {
     }
 
     /// The findings head of a loaded model, or nil when it has none.
-    public static func of(_ model: LoadedModel) throws -> FindingsHead? {
+    static func of(_ model: LoadedModel) throws -> FindingsHead? {
         guard let weights = model.weights.findings else { return nil }
         return try FindingsHead(weights: weights, featureChannels: model.config.featureChannels)
     }
 
     /// The label probabilities for V_gav ([F]).
-    public func probabilities(meanFeatures: [Float]) throws -> [Float] {
+    func probabilities(meanFeatures: [Float]) throws -> [Float] {
         guard meanFeatures.count == featureChannels else {
             throw CXRError.invalidArgument(
                 "findings head got \(meanFeatures.count) mean features, expected \(featureChannels)")
@@ -45,7 +45,7 @@ public final class FindingsHead: Sendable {
     }
 
     /// The label probabilities for a prepared image.
-    public func probabilities(for context: DecoderImageContext) throws -> [Float] {
+    func probabilities(for context: DecoderImageContext) throws -> [Float] {
         try probabilities(meanFeatures: context.meanFeatures)
     }
 }

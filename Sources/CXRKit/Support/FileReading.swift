@@ -8,16 +8,33 @@ import Darwin
 
 /// Reads whole files into memory through libc, with errors that name the path and the reason.
 enum FileReader {
-    /// The largest file `readAll` accepts by default (16 GiB).
-    static let defaultMaximumSize = 16 << 30
+    /// The largest file `readAll` and `withContents` accept by default (4 GiB).
+    static let defaultMaximumSize = 4 << 30
 
     /// The contents of the regular file at `path`.
     ///
-    /// Throws `CXRError(.io)` when the file is missing, a directory or otherwise not a regular file,
-    /// unreadable, larger than `maximumSize`, or changes size while being read.
+    /// Throws `CXRError(.io)` when the file is missing, a directory or otherwise not a regular file (a FIFO or
+    /// a device is rejected without blocking or reading from it), unreadable, larger than `maximumSize`, or
+    /// changes size while being read, and `CXRError(.outOfMemory)` when its buffer cannot be allocated.
     static func readAll(path: String, maximumSize: Int = defaultMaximumSize) throws -> [UInt8] {
+        try withContents(path: path, maximumSize: maximumSize) { [UInt8]($0) }
+    }
+
+    /// Calls `body` with the contents of the regular file at `path`, held in a buffer that is freed when
+    /// `body` returns (errors as for `readAll`).
+    ///
+    /// When `prefixLength` is positive, `checkPrefix` is first called with the file's first
+    /// `min(prefixLength, size)` bytes and its size, before the buffer for the whole file is allocated, so
+    /// that a caller can reject a file whose header is wrong without reading all of it.
+    static func withContents<Result>(
+        path: String, maximumSize: Int = defaultMaximumSize, prefixLength: Int = 0,
+        checkPrefix: (_ prefix: UnsafeRawBufferPointer, _ fileSize: Int) throws -> Void = { _, _ in },
+        _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
         if path.isEmpty { throw CXRError.io("cannot open file: the path is empty") }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO without a writer would otherwise block before fstat can reject it.
+        // Regular files ignore the flag.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if descriptor < 0 {
             throw CXRError.io("cannot open \(quoted(path)): \(describeErrno(errno))")
         }
@@ -35,12 +52,31 @@ enum FileReader {
             throw CXRError.io("\(quoted(path)) is \(size) bytes, more than the limit of \(maximumSize) bytes")
         }
 
-        var bytes = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        while filled < size {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress! + filled, size - filled)
+        if prefixLength > 0 {
+            var prefix = [UInt8](repeating: 0, count: min(prefixLength, size))
+            try prefix.withUnsafeMutableBytes { try readFully(descriptor, into: $0, path: path, size: size) }
+            try prefix.withUnsafeBytes { try checkPrefix($0, size) }
+            if lseek(descriptor, 0, SEEK_SET) != 0 {
+                throw CXRError.io("cannot rewind \(quoted(path)): \(describeErrno(errno))")
             }
+        }
+
+        // malloc rather than [UInt8]: a failed Swift array allocation traps, a failed malloc can be reported.
+        guard let memory = malloc(max(size, 1)) else {
+            throw CXRError(.outOfMemory, "cannot allocate \(size) bytes to read \(quoted(path))")
+        }
+        defer { free(memory) }
+        let buffer = UnsafeMutableRawBufferPointer(start: memory, count: size)
+        try readFully(descriptor, into: buffer, path: path, size: size)
+        return try body(UnsafeRawBufferPointer(buffer))
+    }
+
+    /// Fills `buffer` from the descriptor's current position; `size` is the file size, for messages.
+    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String,
+                                  size: Int) throws {
+        var filled = 0
+        while filled < buffer.count {
+            let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw CXRError.io("cannot read \(quoted(path)): \(describeErrno(errno))")
@@ -50,7 +86,6 @@ enum FileReader {
             }
             filled += count
         }
-        return bytes
     }
 
     private static func quoted(_ path: String) -> String { "'\(path)'" }

@@ -5,11 +5,13 @@ enum ModelConfigLimits {
     static let growthRate = 1...1024
     static let bnSize = 1...64
     static let numInitFeatures = 1...4096
-    static let inputSize = 32...4096
+    static let inputSize = 32...1024
     static let hidden = 1...8192
     static let embed = 1...8192
     static let attentionDim = 1...8192
     static let supportedPreprocessing = 1
+    /// Largest encoder workspace a config may need, in bytes (1 GiB; DenseNet-121 at 256 needs about 22 MiB).
+    static let maximumEncoderWorkspaceBytes = 1 << 30
 }
 
 extension ModelConfig {
@@ -115,6 +117,65 @@ extension ModelConfig {
                 + "implements intake pipeline version \(ModelConfigLimits.supportedPreprocessing)")
         }
         config.preprocessing = ModelConfigLimits.supportedPreprocessing
+
+        let workspace = config.encoderWorkspaceEstimate
+        guard let bytes = workspace, bytes <= ModelConfigLimits.maximumEncoderWorkspaceBytes else {
+            throw CXRError.invalidModel("config needs an encoder workspace of "
+                + (workspace.map { "about \($0 >> 20) MiB" } ?? "more than Int.max bytes")
+                + " per session (input_size \(config.inputSize), num_init_features \(config.numInitFeatures), "
+                + "growth_rate \(config.growthRate), bn_size \(config.bnSize)); the limit is "
+                + "\(ModelConfigLimits.maximumEncoderWorkspaceBytes >> 20) MiB")
+        }
         return (config, problems)
+    }
+
+    /// A rough upper bound, in bytes, of the Float32 workspace one session's encoder needs: the input image,
+    /// conv0's output, each dense block's full output buffer, the normalized copy of the largest, the
+    /// bottleneck, and the im2col / Winograd scratch. nil when the sum overflows `Int`.
+    var encoderWorkspaceEstimate: Int? {
+        func product(_ factors: [Int]) -> Int? {
+            var result = 1
+            for factor in factors {
+                let (next, overflow) = result.multipliedReportingOverflow(by: factor)
+                if overflow { return nil }
+                result = next
+            }
+            return result
+        }
+        let bandPixels = 1024  // output pixels per im2col band (DenseNetPlan.bandPixels)
+        let stemSide = (inputSize + 1) / 2
+        var side = (stemSide + 1) / 2
+        var channels = numInitFeatures
+        guard let bottleneck = product([bnSize, growthRate]),
+              let image = product([inputSize, inputSize, inChannels]),
+              let stem = product([stemSide, stemSide, numInitFeatures]),
+              let stemColumns = product([bandPixels + stemSide, 49, inChannels]),
+              let firstBottleneck = product([side, side, bottleneck])
+        else { return nil }
+        var parts = [image, stem, firstBottleneck, stemColumns]
+        var largestBlock = 0
+        for (index, layers) in blockConfig.enumerated() {
+            guard let added = product([layers, growthRate]),
+                  case (let output, false) = channels.addingReportingOverflow(added),
+                  let block = product([side, side, output]),
+                  let columns = product([bandPixels + side, 9, bottleneck]),
+                  let winograd = product([4, (side + 1) / 2, 16, bottleneck + growthRate])
+            else { return nil }
+            parts += [block, columns, winograd]
+            largestBlock = max(largestBlock, block)
+            channels = output
+            if index != blockConfig.count - 1 {
+                channels /= 2
+                side /= 2
+            }
+        }
+        parts.append(largestBlock)
+        var total = 0
+        for part in parts {
+            let (sum, overflow) = total.addingReportingOverflow(part)
+            if overflow { return nil }
+            total = sum
+        }
+        return product([total, MemoryLayout<Float>.size])
     }
 }

@@ -29,18 +29,23 @@ public struct LoadedModel: Sendable {
 
 /// Reads, validates and folds a cxrcaption/1 weights file (docs/WEIGHTS.md).
 public enum ModelLoader {
-    /// The largest model file read from disk (16 GiB).
-    public static let maximumFileSize = FileReader.defaultMaximumSize
+    /// The largest model file read from disk (4 GiB).
+    static let maximumFileSize = FileReader.defaultMaximumSize
 
-    /// Loads the model file at `path`. Throws `CXRError(.io)` when it cannot be read and
+    /// Loads the model file at `path`. Throws `CXRError(.io)` when it cannot be read (missing, not a regular
+    /// file, larger than 4 GiB), `CXRError(.outOfMemory)` when its buffer cannot be allocated, and
     /// `CXRError(.invalidModel)` with a message naming the problem when it is not a valid model.
+    ///
+    /// The 8-byte header length is checked against the file size before the whole file is read.
     public static func load(path: String) throws -> LoadedModel {
-        let bytes = try FileReader.readAll(path: path, maximumSize: maximumFileSize)
-        return try bytes.withUnsafeBytes { try load(bytes: $0) }
+        try FileReader.withContents(
+            path: path, maximumSize: maximumFileSize, prefixLength: 8,
+            checkPrefix: { prefix, size in _ = try SafeTensorsLayout.headerEnd(prefix: prefix, fileSize: size) }
+        ) { try load(bytes: $0) }
     }
 
     /// Loads a model from the bytes of a weights file; the bytes are not retained.
-    public static func load(bytes: UnsafeRawBufferPointer) throws -> LoadedModel {
+    static func load(bytes: UnsafeRawBufferPointer) throws -> LoadedModel {
         let layout = try SafeTensorsLayout.parse(bytes)
         let metadata = try ModelMetadata.parse(layout.metadata)
         let summary = try validateTensors(layout, metadata: metadata)
@@ -134,7 +139,11 @@ private struct TensorReader {
 
     func floats(_ name: String) throws -> [Float] {
         guard let tensor = index[name] else { throw CXRError.invalidModel("missing tensor \(name)") }
-        return try layout.floats(of: tensor, in: file)
+        let values = try layout.floats(of: tensor, in: file)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw CXRError.invalidModel("tensor \(name)[\(bad)] is \(values[bad]); model parameters must be finite")
+        }
+        return values
     }
 
     func batchNorm(_ prefix: String) throws -> FoldedBatchNorm {

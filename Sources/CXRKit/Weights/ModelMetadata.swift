@@ -108,6 +108,10 @@ struct ModelMetadata: Sendable {
             guard case .string(let text) = element else {
                 throw CXRError.invalidModel("metadata \(key)[\(index)] is a JSON \(element.typeName), expected a string")
             }
+            // C callers receive tokens and labels as NUL-terminated strings, which a NUL would cut short.
+            if text.utf8.contains(0) {
+                throw CXRError.invalidModel("metadata \(key)[\(index)] contains a NUL character")
+            }
             return text
         }
     }

@@ -35,12 +35,13 @@ struct SafeTensorsLayout: Sendable {
     /// The `__metadata__` value for `key`, if any.
     func metadataValue(_ key: String) -> String? { metadata.first { $0.key == key }?.value }
 
-    /// Parses and validates the header of the safetensors file in `file`.
-    static func parse(_ file: UnsafeRawBufferPointer) throws -> SafeTensorsLayout {
-        if file.isEmpty { throw CXRError.invalidModel("file is empty (0 bytes); not a safetensors file") }
-        guard file.count >= 8 else {
+    /// Validates the 8-byte header length at the start of a file of `fileSize` bytes, given at least the
+    /// first `min(8, fileSize)` bytes of it in `prefix`, and returns where the header ends.
+    static func headerEnd(prefix file: UnsafeRawBufferPointer, fileSize: Int) throws -> Int {
+        if fileSize == 0 { throw CXRError.invalidModel("file is empty (0 bytes); not a safetensors file") }
+        guard fileSize >= 8 else {
             throw CXRError.invalidModel(
-                "file is \(file.count) bytes, too short for the 8-byte safetensors header length")
+                "file is \(fileSize) bytes, too short for the 8-byte safetensors header length")
         }
         var headerLength: UInt64 = 0
         for index in (0..<8).reversed() { headerLength = headerLength << 8 | UInt64(file[index]) }
@@ -51,13 +52,18 @@ struct SafeTensorsLayout: Sendable {
             throw CXRError.invalidModel(
                 "safetensors header length \(headerLength) exceeds the limit of \(maximumHeaderSize) bytes")
         }
-        let available = file.count - 8
+        let available = fileSize - 8
         guard headerLength <= UInt64(available) else {
             throw CXRError.invalidModel(
                 "safetensors header length \(headerLength) extends past the end of the file "
                     + "(\(available) bytes follow the 8-byte length)")
         }
-        let headerEnd = 8 + Int(headerLength)
+        return 8 + Int(headerLength)
+    }
+
+    /// Parses and validates the header of the safetensors file in `file`.
+    static func parse(_ file: UnsafeRawBufferPointer) throws -> SafeTensorsLayout {
+        let headerEnd = try headerEnd(prefix: file, fileSize: file.count)
         let header: JSONValue
         do throws(JSONParseError) {
             header = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: file[8..<headerEnd]))

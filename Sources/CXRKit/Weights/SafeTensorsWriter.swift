@@ -2,7 +2,7 @@
 ///
 /// Used by tests that need hand-made files and by tools that dump tensors for parity checks. Tensors are
 /// written in the order added, contiguously; the header is padded with spaces to a multiple of 8 bytes.
-public struct SafeTensorsWriter: Sendable {
+struct SafeTensorsWriter: Sendable {
     private struct Entry: Sendable {
         var name: String
         var dtype: SafeTensorsDType
@@ -12,12 +12,12 @@ public struct SafeTensorsWriter: Sendable {
 
     private var entries: [Entry] = []
     /// `__metadata__` entries, written in this order (omitted when empty).
-    public var metadata: [(key: String, value: String)] = []
+    var metadata: [(key: String, value: String)] = []
 
-    public init() {}
+    init() {}
 
     /// Adds a tensor. `values.count` must equal the product of `shape`; `dtype` must be F32, F16 or BF16.
-    public mutating func add(_ name: String, shape: [Int], values: [Float], dtype: SafeTensorsDType = .f32) throws {
+    mutating func add(_ name: String, shape: [Int], values: [Float], dtype: SafeTensorsDType = .f32) throws {
         var count = 1
         for dimension in shape {
             guard dimension >= 0 else { throw CXRError.invalidArgument("tensor \(name): negative dimension \(dimension)") }
@@ -77,7 +77,7 @@ public struct SafeTensorsWriter: Sendable {
     }
 
     /// The complete file.
-    public func serialized() -> [UInt8] {
+    func serialized() -> [UInt8] {
         var header = Array(headerJSON().utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         var bytes: [UInt8] = []
@@ -89,7 +89,7 @@ public struct SafeTensorsWriter: Sendable {
     }
 
     /// Writes the file to `path` (created or truncated).
-    public func write(toFile path: String) throws {
+    func write(toFile path: String) throws {
         try FileWriter.writeAll(path: path, bytes: serialized())
     }
 }

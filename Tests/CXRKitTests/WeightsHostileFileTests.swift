@@ -1,0 +1,173 @@
+import Foundation
+import XCTest
+@testable import CXRKit
+
+/// Hostile model files: FIFOs, huge sparse files, configs that need absurd memory, non-finite weights and
+/// NUL characters in strings must all give a `CXRError`, never a hang, a trap or a silently broken model.
+final class WeightsHostileFileTests: XCTestCase {
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "weights-hostile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs `body` on another thread and fails (instead of hanging) when it has not returned within 10 s;
+    /// `release` is then called to unblock it.
+    private func outcome(within seconds: Int = 10, release: () -> Void, _ body: @escaping @Sendable () -> String)
+        -> String {
+        let finished = DispatchSemaphore(value: 0)
+        let result = LockedMessage()
+        DispatchQueue.global().async {
+            result.set(body())
+            finished.signal()
+        }
+        if finished.wait(timeout: .now() + .seconds(seconds)) == .timedOut {
+            XCTFail("blocked for more than \(seconds) s")
+            release()
+            finished.wait()
+        }
+        return result.get()
+    }
+
+    private static func describe(_ body: () throws -> Any) -> String {
+        do {
+            _ = try body()
+            return "success"
+        } catch let error as CXRError {
+            return "\(error.kind): \(error.message)"
+        } catch {
+            return "other: \(error)"
+        }
+    }
+
+    private func sparseFile(_ name: String, size: Int) throws -> String {
+        let path = directory + "/" + name
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        defer { close(descriptor) }
+        guard ftruncate(descriptor, off_t(size)) == 0 else {
+            throw XCTSkip("this file system cannot make a sparse file of \(size) bytes")
+        }
+        return path
+    }
+
+    // MARK: Files that are not regular, or too large
+
+    func testFIFOIsRejectedWithoutBlocking() throws {
+        let fifo = directory + "/model.safetensors"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let release = { close(open(fifo, O_WRONLY | O_NONBLOCK)) }  // a writer unblocks a blocked open
+        let viaReader = outcome(release: { _ = release() }) { Self.describe { try FileReader.readAll(path: fifo) } }
+        XCTAssertEqual(viaReader, "io: '\(fifo)' is not a regular file")
+        let viaLoader = outcome(release: { _ = release() }) { Self.describe { try ModelLoader.load(path: fifo) } }
+        XCTAssertEqual(viaLoader, "io: '\(fifo)' is not a regular file")
+    }
+
+    func testModelFilesLargerThanFourGiBAreRejectedBeforeReading() throws {
+        XCTAssertEqual(ModelLoader.maximumFileSize, 4 << 30)
+        let path = try sparseFile("huge.safetensors", size: (4 << 30) + 1)
+        let message = outcome(release: {}) { Self.describe { try ModelLoader.load(path: path) } }
+        XCTAssertEqual(message, "io: '\(path)' is 4294967297 bytes, more than the limit of 4294967296 bytes")
+    }
+
+    func testHeaderLengthIsCheckedBeforeTheWholeFileIsRead() throws {
+        // A sparse 3 GiB file of zeros: its header length (0) is rejected from the first 8 bytes.
+        let path = try sparseFile("zeros.safetensors", size: 3 << 30)
+        let message = outcome(release: {}) { Self.describe { try ModelLoader.load(path: path) } }
+        XCTAssertEqual(message, "invalidModel: safetensors header length 0 is less than 2")
+
+        var bodyRan = false
+        assertCXRError(.invalidModel, "header length 0 is less than 2") {
+            try FileReader.withContents(
+                path: path, prefixLength: 8,
+                checkPrefix: { prefix, size in _ = try SafeTensorsLayout.headerEnd(prefix: prefix, fileSize: size) }
+            ) { _ in bodyRan = true }
+        }
+        XCTAssertFalse(bodyRan)
+    }
+
+    func testAllocationFailureIsAThrownError() throws {
+        // Linux's heuristic overcommit (mode 0) and strict mode (2) refuse an 8 TiB malloc on this kind of
+        // machine; a Swift array of that size would trap instead of throwing.
+        let mode = (try? String(contentsOfFile: "/proc/sys/vm/overcommit_memory", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard mode == "0" || mode == "2" else {
+            throw XCTSkip("vm.overcommit_memory is \(mode ?? "unknown"); an 8 TiB malloc might succeed")
+        }
+        let path = try sparseFile("terabytes.bin", size: 8 << 40)
+        assertCXRError(.outOfMemory, "cannot allocate 8796093022208 bytes to read '\(path)'") {
+            try FileReader.readAll(path: path, maximumSize: Int.max)
+        }
+    }
+
+    // MARK: Configs that need absurd session memory
+
+    func testConfigsNeedingMoreThanOneGiBOfWorkspaceAreRejected() {
+        var tiny = TinyModel()
+        tiny.setConfig("input_size", "2048")
+        assertCXRError(.invalidModel, "config input_size is 2048, expected 32...1024") { try tiny.load() }
+
+        tiny = TinyModel()
+        tiny.setConfig("input_size", "1024")
+        tiny.setConfig("num_init_features", "4096")
+        assertCXRError(.invalidModel, "config needs an encoder workspace of about ") { try tiny.load() }
+        assertCXRError(.invalidModel, "per session (input_size 1024, num_init_features 4096") { try tiny.load() }
+        assertCXRError(.invalidModel, "the limit is 1024 MiB") { try tiny.load() }
+    }
+
+    func testWorkspaceEstimateBoundsTheRealWorkspace() throws {
+        var densenet121 = ModelConfig()
+        densenet121.inputSize = 256
+        let estimate = try XCTUnwrap(densenet121.encoderWorkspaceEstimate)
+        let plan = try DenseNetPlan(config: densenet121)
+        let planned = [plan.imageFloats, plan.stemFloats, plan.normalizedFloats, plan.bottleneckFloats,
+                       plan.columnFloats].reduce(0, +) + plan.blockFloats.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(estimate, planned * 4)
+        XCTAssertLessThan(estimate, 64 << 20)  // about 22 MiB really; the bound stays well under the limit
+
+        densenet121.inputSize = 1024
+        XCTAssertLessThan(try XCTUnwrap(densenet121.encoderWorkspaceEstimate), 1 << 30)  // still loadable
+        var overflowing = ModelConfig()
+        overflowing.numInitFeatures = Int.max / 2
+        XCTAssertNil(overflowing.encoderWorkspaceEstimate)
+    }
+
+    // MARK: Non-finite weights
+
+    func testNonFiniteWeightsAreRejectedByName() {
+        for (name, index, value, text) in [
+            ("encoder.features.conv0.weight", 17, Float.nan, "nan"),
+            ("decoder.out_h.weight", 3, Float.infinity, "inf"),
+            ("encoder.features.norm5.running_mean", 1, -Float.infinity, "-inf"),
+        ] {
+            var tiny = TinyModel()
+            let position = tiny.tensors.firstIndex { $0.name == name }!
+            tiny.tensors[position].values[index] = value
+            assertCXRError(.invalidModel, "tensor \(name)[\(index)] is \(text); model parameters must be finite") {
+                try tiny.load()
+            }
+        }
+        var half = TinyModel()
+        half.setDType(.f16)
+        let position = half.tensors.firstIndex { $0.name == "decoder.embedding.weight" }!
+        half.tensors[position].values[5] = 1e6  // finite in F32, infinite in F16
+        assertCXRError(.invalidModel, "tensor decoder.embedding.weight[5] is inf") { try half.load() }
+    }
+
+    // MARK: NUL characters
+
+    func testNULInTokensOrLabelsIsRejected() {
+        var tiny = TinyModel()
+        tiny.setMetadata("vocab", #"["<pad>", "<start>", "<end>", "<nou>", "hea\u0000rt", "normal", "."]"#)
+        assertCXRError(.invalidModel, "metadata vocab[4] contains a NUL character") { try tiny.load() }
+
+        var labelled = TinyModel(withFindings: true)
+        labelled.setMetadata("labels", #"["cardiomegaly", "effusion\u0000", "normal"]"#)
+        assertCXRError(.invalidModel, "metadata labels[1] contains a NUL character") { try labelled.load() }
+    }
+}
