@@ -51,15 +51,16 @@ class ModelConfig:
         self.validate()
 
     def validate(self) -> None:
-        if not self.block_config or any(b < 1 for b in self.block_config):
-            raise ValueError(f"block_config must be non-empty positive counts, got {self.block_config}")
+        # The same limits as the Swift loader (docs/WEIGHTS.md), so every exported model loads there.
+        if len(self.block_config) != 4 or any(b < 1 for b in self.block_config):
+            raise ValueError(f"block_config must be four positive counts, got {self.block_config}")
         for name in ("growth_rate", "bn_size", "num_init_features", "hidden", "embed", "attention_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.in_channels not in (1, 3):
             raise ValueError(f"in_channels must be 1 or 3, got {self.in_channels}")
-        if self.input_size < 32 or self.input_size % 32 != 0:
-            raise ValueError(f"input_size must be a positive multiple of 32, got {self.input_size}")
+        if not 32 <= self.input_size <= 1024 or self.input_size % 32 != 0:
+            raise ValueError(f"input_size must be a multiple of 32 in 32...1024, got {self.input_size}")
         for name in ("mean", "std"):
             values = getattr(self, name)
             if len(values) not in (1, self.in_channels):
