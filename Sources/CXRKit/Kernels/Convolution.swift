@@ -29,7 +29,11 @@ enum Convolution {
     /// `output = convolution(input, weights)`. `output` must have the convolution's output shape and must
     /// not overlap `input` or `scratch`. `scratchCount` floats of scratch must cover at least one output
     /// row of im2col (see `scratchCount(for:...)`); more rows per band are used when it fits.
+    ///
+    /// `outputRows` limits the call to those output rows (all when nil), so that callers can run bands of
+    /// one convolution on several threads, each with its own scratch.
     static func forward(input: FeatureMapView, weights: PackedConvolution, output: FeatureMapView,
+                        outputRows: Range<Int>? = nil,
                         scratch: UnsafeMutablePointer<Float>, scratchCount: Int) {
         precondition(input.channels == weights.inChannels && output.channels == weights.outChannels,
                      "convolution \(weights.inChannels)->\(weights.outChannels) channels applied to "
@@ -37,25 +41,28 @@ enum Convolution {
         precondition(output.height == weights.outputSize(input.height)
                      && output.width == weights.outputSize(input.width),
                      "convolution output \(output.height)x\(output.width) for input \(input.height)x\(input.width)")
-        let pixels = output.pixelCount
+        let outputRows = outputRows ?? 0..<output.height
+        precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= output.height,
+                     "convolution output rows \(outputRows) outside 0..<\(output.height)")
+        let pixels = outputRows.count * output.width
         guard pixels > 0 else { return }
         weights.weights.withUnsafeBufferPointer { packed in
             let packed = packed.baseAddress!
             if weights.isPointwise {
                 GEMM.multiply(m: pixels, n: weights.outChannels, k: weights.inChannels,
-                              a: input.base, lda: input.pixelStride,
+                              a: input.pixel(outputRows.lowerBound, 0), lda: input.pixelStride,
                               b: packed, ldb: weights.inChannels, bIsTransposed: true,
-                              c: output.base, ldc: output.pixelStride)
+                              c: output.pixel(outputRows.lowerBound, 0), ldc: output.pixelStride)
                 return
             }
             let length = weights.columnLength
             let rowFloats = output.width * length
             precondition(scratchCount >= rowFloats,
                          "convolution scratch \(scratchCount) floats is less than one row (\(rowFloats))")
-            let rowsPerBand = min(output.height, scratchCount / rowFloats)
-            var row = 0
-            while row < output.height {
-                let rows = row..<min(row + rowsPerBand, output.height)
+            let rowsPerBand = min(outputRows.count, scratchCount / rowFloats)
+            var row = outputRows.lowerBound
+            while row < outputRows.upperBound {
+                let rows = row..<min(row + rowsPerBand, outputRows.upperBound)
                 Im2Col.pack(input: input, kernel: weights.kernel, stride: weights.stride,
                             padding: weights.padding, outputWidth: output.width, outputRows: rows,
                             into: scratch)

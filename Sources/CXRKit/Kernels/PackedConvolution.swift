@@ -23,11 +23,21 @@ struct PackedConvolution: Sendable {
         self.stride = stride
         self.padding = padding
         let taps = kernel * kernel
+        if taps == 1 {
+            // OIHW is already [out, in]: share the loaded array's storage (no copy, no new pages).
+            weights = oihw
+            return
+        }
         var packed = [Float](repeating: 0, count: oihw.count)
-        for output in 0..<outChannels {
-            for input in 0..<inChannels {
-                for tap in 0..<taps {
-                    packed[(output * taps + tap) * inChannels + input] = oihw[(output * inChannels + input) * taps + tap]
+        oihw.withUnsafeBufferPointer { source in
+            packed.withUnsafeMutableBufferPointer { destination in
+                let source = source.baseAddress!, destination = destination.baseAddress!
+                for output in 0..<outChannels {
+                    for input in 0..<inChannels {
+                        let from = source + (output * inChannels + input) * taps
+                        let to = destination + output * taps * inChannels + input
+                        for tap in 0..<taps { to[tap * inChannels] = from[tap] }
+                    }
                 }
             }
         }

@@ -10,11 +10,13 @@ enum Pooling {
 
     /// Max pooling; padding counts as -infinity (PyTorch's `MaxPool2d`, `ceil_mode=False`).
     /// PyTorch requires `padding <= kernel / 2`, which guarantees every window holds a real pixel.
-    static func maxPool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int, padding: Int) {
+    /// `outputRows` limits the call to those output rows (all when nil), for threading over bands.
+    static func maxPool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int, padding: Int,
+                        outputRows: Range<Int>? = nil) {
         precondition(padding * 2 <= kernel, "max pool padding \(padding) exceeds half the kernel \(kernel)")
         checkShapes(input: input, output: output, kernel: kernel, stride: stride, padding: padding)
         let channels = input.channels
-        for oy in 0..<output.height {
+        for oy in checkedRows(outputRows, output) {
             let y0 = max(oy * stride - padding, 0), y1 = min(oy * stride - padding + kernel, input.height)
             for ox in 0..<output.width {
                 let x0 = max(ox * stride - padding, 0), x1 = min(ox * stride - padding + kernel, input.width)
@@ -39,15 +41,26 @@ enum Pooling {
 
     /// Average pooling of `max(0, x · scale + shift)`: a transition's BN-ReLU fused into its pooling
     /// (the transition's 1x1 convolution commutes with the pooling and runs after it, on 4x fewer pixels).
+    /// `outputRows` limits the call to those output rows (all when nil), for threading over bands.
     static func batchNormReLUAveragePool(input: FeatureMapView, scale: [Float], shift: [Float],
-                                         output: FeatureMapView, kernel: Int, stride: Int) {
+                                         output: FeatureMapView, kernel: Int, stride: Int,
+                                         outputRows: Range<Int>? = nil) {
         precondition(scale.count == input.channels && shift.count == input.channels,
                      "BatchNormReLU has \(scale.count) scales for \(input.channels) channels")
-        averagePool(input: input, output: output, kernel: kernel, stride: stride, transform: (scale, shift))
+        averagePool(input: input, output: output, kernel: kernel, stride: stride, transform: (scale, shift),
+                    outputRows: outputRows)
+    }
+
+    private static func checkedRows(_ rows: Range<Int>?, _ output: FeatureMapView) -> Range<Int> {
+        let rows = rows ?? 0..<output.height
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= output.height,
+                     "pooling output rows \(rows) outside 0..<\(output.height)")
+        return rows
     }
 
     private static func averagePool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int,
-                                    transform: (scale: [Float], shift: [Float])?) {
+                                    transform: (scale: [Float], shift: [Float])?,
+                                    outputRows: Range<Int>? = nil) {
         checkShapes(input: input, output: output, kernel: kernel, stride: stride, padding: 0)
         let channels = input.channels
         let weight = 1 / Float(kernel * kernel)
@@ -58,7 +71,7 @@ enum Pooling {
         scaleArray.withUnsafeBufferPointer { scale in
             shiftArray.withUnsafeBufferPointer { shift in
                 let scale = scale.baseAddress!
-                for oy in 0..<output.height {
+                for oy in checkedRows(outputRows, output) {
                     for ox in 0..<output.width {
                         let destination = output.pixel(oy, ox)
                         for channel in 0..<channels { destination[channel] = 0 }

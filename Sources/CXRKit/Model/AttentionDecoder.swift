@@ -30,9 +30,18 @@ public final class AttentionDecoder: Sendable {
     public let regionCount: Int
 
     let weights: DecoderWeights
+    /// W_ih[:, :e] · E[y] for every token y, [V, 4h], when that table is at most `tokenGateLimit` floats:
+    /// a step then adds one row per hypothesis instead of multiplying by the 4h x e block of W_ih (which
+    /// would stream it from memory on every step). nil for large vocabularies.
+    let tokenGates: [Float]?
+
+    /// Largest token-gate table precomputed, in floats (8 MiB).
+    static let tokenGateLimit = 1 << 21
 
     /// Wraps loaded weights, checking every array against the sizes `config` and `vocabularySize` imply.
-    init(weights: DecoderWeights, config: ModelConfig, vocabularySize: Int) throws {
+    /// `tokenGateLimit` bounds the precomputed token-gate table (see `tokenGates`; 0 turns it off).
+    init(weights: DecoderWeights, config: ModelConfig, vocabularySize: Int,
+         tokenGateLimit: Int = AttentionDecoder.tokenGateLimit) throws {
         let h = config.hidden, e = config.embed, f = config.featureChannels, a = config.attentionDim
         let r = config.regionCount
         for (name, value) in [("hidden", h), ("embed", e), ("feature channels", f), ("attention_dim", a),
@@ -73,6 +82,14 @@ public final class AttentionDecoder: Sendable {
         self.vocabularySize = vocabularySize
         regionCount = r
         self.weights = weights
+        if vocabularySize * 4 * h <= tokenGateLimit {
+            var table = [Float](repeating: 0, count: vocabularySize * 4 * h)
+            DecoderMath.multiplyTransposed(rows: vocabularySize, columns: 4 * h, depth: e, weights.embedding, lda: e,
+                                           weights.lstmInputWeight, ldb: e + f, into: &table, ldc: 4 * h, beta: 0)
+            tokenGates = table
+        } else {
+            tokenGates = nil
+        }
     }
 
     /// The decoder of a loaded model.
@@ -140,15 +157,26 @@ public final class AttentionDecoder: Sendable {
             throw CXRError.invalidArgument("token id \(token) is outside 0..<\(v)")
         }
 
-        // Gate pre-activations: constant part, then + W_ih[:, :e] E[y] + W_hh h.
-        for row in 0..<k {
-            let token = previousTokens[row]
-            for index in 0..<(4 * h) { workspace.gates[row * 4 * h + index] = context.constantGates[index] }
-            for index in 0..<e { workspace.embedded[row * e + index] = weights.embedding[token * e + index] }
+        // Gate pre-activations: constant part, then + W_ih[:, :e] E[y] (a table row when precomputed)
+        // + W_hh h.
+        if let tokenGates {
+            for row in 0..<k {
+                let token = previousTokens[row]
+                for index in 0..<(4 * h) {
+                    workspace.gates[row * 4 * h + index] = context.constantGates[index]
+                        + tokenGates[token * 4 * h + index]
+                }
+            }
+        } else {
+            for row in 0..<k {
+                let token = previousTokens[row]
+                for index in 0..<(4 * h) { workspace.gates[row * 4 * h + index] = context.constantGates[index] }
+                for index in 0..<e { workspace.embedded[row * e + index] = weights.embedding[token * e + index] }
+            }
+            DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: e, workspace.embedded, lda: e,
+                                           weights.lstmInputWeight, ldb: e + f,
+                                           into: &workspace.gates, ldc: 4 * h, beta: 1)
         }
-        DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: e, workspace.embedded, lda: e,
-                                       weights.lstmInputWeight, ldb: e + f,
-                                       into: &workspace.gates, ldc: 4 * h, beta: 1)
         DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: h, workspace.hidden, lda: h,
                                        weights.lstmHiddenWeight, ldb: h,
                                        into: &workspace.gates, ldc: 4 * h, beta: 1)
@@ -192,27 +220,41 @@ public final class AttentionDecoder: Sendable {
     }
 
     /// alpha[row, r] = softmax_r(w · tanh(W_h h_row + projected_r)), into `workspace.attention`.
+    ///
+    /// The tanh runs vectorized over each region's `a` activations (`DecoderMath.tanh`, within 1e-6 of
+    /// libm), then one dot product with w per region.
     private func computeAttention(rows k: Int, context: DecoderImageContext, workspace: DecoderWorkspace) {
         let a = attentionSize, r = regionCount
-        for row in 0..<k {
-            var largest = -Float.infinity
-            for region in 0..<r {
-                var score: Float = 0
-                for index in 0..<a {
-                    let activation = tanhf(workspace.attentionHidden[row * a + index]
-                                           + context.projectedFeatures[region * a + index])
-                    score += weights.attentionScore[index] * activation
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: a) { activations in
+            let activations = activations.baseAddress!
+            workspace.attentionHidden.withUnsafeBufferPointer { hidden in
+                context.projectedFeatures.withUnsafeBufferPointer { projected in
+                    weights.attentionScore.withUnsafeBufferPointer { score in
+                        workspace.attention.withUnsafeMutableBufferPointer { attention in
+                            let hidden = hidden.baseAddress!, projected = projected.baseAddress!
+                            let score = score.baseAddress!, attention = attention.baseAddress!
+                            for row in 0..<k {
+                                let weights = attention + row * r
+                                var largest = -Float.infinity
+                                for region in 0..<r {
+                                    DecoderMath.tanhOfSum(hidden + row * a, projected + region * a,
+                                                          into: activations, count: a)
+                                    let value = DecoderMath.dot(score, activations, count: a)
+                                    weights[region] = value
+                                    largest = max(largest, value)
+                                }
+                                var total: Float = 0
+                                for region in 0..<r {
+                                    let weight = expf(weights[region] - largest)
+                                    weights[region] = weight
+                                    total += weight
+                                }
+                                for region in 0..<r { weights[region] /= total }
+                            }
+                        }
+                    }
                 }
-                workspace.attention[row * r + region] = score
-                largest = max(largest, score)
             }
-            var total: Float = 0
-            for region in 0..<r {
-                let weight = expf(workspace.attention[row * r + region] - largest)
-                workspace.attention[row * r + region] = weight
-                total += weight
-            }
-            for region in 0..<r { workspace.attention[row * r + region] /= total }
         }
     }
 

@@ -16,9 +16,16 @@ final class DenseNetEncoder: Sendable {
     private let transitions: [PackedTransition]
     private let norm5: FoldedBatchNorm
 
+    /// True when the dense layers' 3x3 convolutions run as Winograd F(2x2, 3x3) (`WinogradConvolution`);
+    /// false: im2col + GEMM (the direct sum).
+    let usesWinograd: Bool
+
     /// Checks every weight's shape against `config` and repacks the convolutions.
     /// Throws `invalidModel` naming the first tensor whose shape is wrong.
-    init(weights: EncoderWeights, config: ModelConfig) throws {
+    ///
+    /// `winograd` chooses the 3x3 algorithm (see `usesWinograd`); both agree to rounding (about 1e-6).
+    init(weights: EncoderWeights, config: ModelConfig, winograd: Bool = true) throws {
+        usesWinograd = winograd
         let plan = try DenseNetPlan(config: config)
         self.config = config
         self.plan = plan
@@ -51,15 +58,27 @@ final class DenseNetEncoder: Sendable {
                 let channels = block.inputChannels + layerIndex * plan.growthRate
                 try DenseNetWeightsCheck.norm(layer.norm1, channels: channels, name: name + "norm1")
                 try DenseNetWeightsCheck.norm(layer.norm2, channels: plan.bottleneckChannels, name: name + "norm2")
+                let conv1 = try DenseNetWeightsCheck.convolution(
+                    layer.conv1, out: plan.bottleneckChannels, in: channels, kernel: 1, stride: 1,
+                    padding: 0, name: name + "conv1.weight")
+                let conv2: ThreeByThree
+                if winograd {
+                    try DenseNetWeightsCheck.validate(
+                        layer.conv2, out: plan.growthRate, in: plan.bottleneckChannels, kernel: 3, stride: 1,
+                        padding: 1, name: name + "conv2.weight")
+                    conv2 = .winograd(WinogradConvolution(outChannels: plan.growthRate,
+                                                          inChannels: plan.bottleneckChannels,
+                                                          oihw: layer.conv2.weight))
+                } else {
+                    conv2 = .im2col(try DenseNetWeightsCheck.convolution(
+                        layer.conv2, out: plan.growthRate, in: plan.bottleneckChannels, kernel: 3, stride: 1,
+                        padding: 1, name: name + "conv2.weight"))
+                }
                 packed.append(PackedDenseLayer(
                     norm1: layer.norm1,
-                    conv1: try DenseNetWeightsCheck.convolution(
-                        layer.conv1, out: plan.bottleneckChannels, in: channels, kernel: 1, stride: 1,
-                        padding: 0, name: name + "conv1.weight"),
+                    conv1: conv1,
                     norm2: layer.norm2,
-                    conv2: try DenseNetWeightsCheck.convolution(
-                        layer.conv2, out: plan.growthRate, in: plan.bottleneckChannels, kernel: 3, stride: 1,
-                        padding: 1, name: name + "conv2.weight")))
+                    conv2: conv2))
             }
             layers.append(packed)
             if blockIndex < plan.blocks.count - 1 {
@@ -101,7 +120,8 @@ final class DenseNetEncoder: Sendable {
     ///   - input: the normalized image, planar [inChannels, S, S] (`inputCount` floats).
     ///   - workspace: from `makeWorkspace()` of an encoder with the same configuration.
     ///   - output: receives V after the final ReLU, region-major [R, F] (`outputCount` floats).
-    ///   - threads: OpenBLAS threads for this call; 0 means all cores.
+    ///   - threads: threads for this call (the encoder splits each step into bands of rows itself and keeps
+    ///     every OpenBLAS call on one thread); 0 means all cores.
     ///   - shouldAbort: polled before every dense layer; returning true throws `CXRError.aborted`
     ///     (output is then unspecified; the workspace stays usable).
     func encode(input: UnsafePointer<Float>, workspace: EncoderWorkspace, output: UnsafeMutablePointer<Float>,
@@ -112,7 +132,9 @@ final class DenseNetEncoder: Sendable {
                                            + "\(workspace.plan.featureChannels) features)")
         }
         guard threads >= 0 else { throw CXRError.invalidArgument("threads \(threads) is negative") }
-        BLASThreads.apply(threads)
+        // The encoder threads over bands of pixels itself (ParallelFor), each BLAS call single-threaded.
+        let parts = BLASThreads.resolve(threads)
+        BLASThreads.apply(1)
 
         // Stem: conv0 -> norm0 -> ReLU -> pool0, pooled straight into the first block's buffer.
         let image = FeatureMapView(base: workspace.image.pointer, height: plan.inputSize, width: plan.inputSize,
@@ -120,23 +142,31 @@ final class DenseNetEncoder: Sendable {
         LayoutConversion.planarToChannelsLast(input, output: image)
         let stem = FeatureMapView(base: workspace.stem.pointer, height: plan.stemSide, width: plan.stemSide,
                                   channels: plan.stemChannels)
-        Convolution.forward(input: image, weights: conv0, output: stem,
-                            scratch: workspace.columns.pointer, scratchCount: workspace.columns.count)
-        BatchNormReLU.apply(input: stem, scale: norm0.scale, shift: norm0.shift, output: stem)
-        Pooling.maxPool(input: stem, output: workspace.blockView(0).channels(0..<plan.stemChannels),
-                        kernel: 3, stride: 2, padding: 1)
+        runConvolution(conv0, input: image, output: stem, workspace: workspace, parts: parts)
+        let stemParts = min(parts, stem.pixelCount)
+        ParallelFor.run(parts: stemParts) { part in
+            let pixels = ParallelFor.range(part, of: stemParts, count: stem.pixelCount)
+            BatchNormReLU.apply(input: stem.pixels(pixels), scale: norm0.scale, shift: norm0.shift,
+                                output: stem.pixels(pixels))
+        }
+        let pooled = workspace.blockView(0).channels(0..<plan.stemChannels)
+        let poolParts = min(parts, pooled.height)
+        ParallelFor.run(parts: poolParts) { part in
+            Pooling.maxPool(input: stem, output: pooled, kernel: 3, stride: 2, padding: 1,
+                            outputRows: ParallelFor.range(part, of: poolParts, count: pooled.height))
+        }
 
         for (blockIndex, block) in plan.blocks.enumerated() {
             let buffer = workspace.blockView(blockIndex)
             var channels = block.inputChannels
             for layer in layers[blockIndex] {
                 if let shouldAbort, shouldAbort() { throw CXRError.aborted }
-                runDenseLayer(layer, block: buffer, inputChannels: channels, workspace: workspace)
+                runDenseLayer(layer, block: buffer, inputChannels: channels, workspace: workspace, parts: parts)
                 channels += plan.growthRate
             }
             if blockIndex < transitions.count {
                 runTransition(transitions[blockIndex], block: buffer,
-                              next: workspace.blockView(blockIndex + 1), workspace: workspace)
+                              next: workspace.blockView(blockIndex + 1), workspace: workspace, parts: parts)
             }
         }
 
@@ -165,34 +195,85 @@ final class DenseNetEncoder: Sendable {
     }
 
     /// BN1-ReLU of the block's first `inputChannels` channels -> 1x1 conv -> BN2-ReLU (in place) ->
-    /// 3x3 conv written into the block's next `growthRate` channels.
+    /// 3x3 conv written into the block's next `growthRate` channels. The first three run on bands of rows
+    /// (each band's BN-ReLU, GEMM and BN-ReLU on one thread, while it is in cache); the 3x3 convolution
+    /// needs the neighbouring rows, so it is a second parallel pass.
     private func runDenseLayer(_ layer: PackedDenseLayer, block: FeatureMapView, inputChannels: Int,
-                               workspace: EncoderWorkspace) {
+                               workspace: EncoderWorkspace, parts: Int) {
         let side = block.height
+        let input = block.channels(0..<inputChannels)
         let normalized = FeatureMapView(base: workspace.normalized.pointer, height: side, width: side,
                                         channels: inputChannels)
-        BatchNormReLU.apply(input: block.channels(0..<inputChannels), scale: layer.norm1.scale,
-                            shift: layer.norm1.shift, output: normalized)
         let bottleneck = FeatureMapView(base: workspace.bottleneck.pointer, height: side, width: side,
                                         channels: plan.bottleneckChannels)
-        Convolution.forward(input: normalized, weights: layer.conv1, output: bottleneck,
-                            scratch: workspace.columns.pointer, scratchCount: workspace.columns.count)
-        BatchNormReLU.apply(input: bottleneck, scale: layer.norm2.scale, shift: layer.norm2.shift,
-                            output: bottleneck)
-        Convolution.forward(input: bottleneck, weights: layer.conv2,
-                            output: block.channels(inputChannels..<(inputChannels + plan.growthRate)),
-                            scratch: workspace.columns.pointer, scratchCount: workspace.columns.count)
+        let bands = min(parts, side)
+        ParallelFor.run(parts: bands) { part in
+            let rows = ParallelFor.range(part, of: bands, count: side)
+            let pixels = (rows.lowerBound * side)..<(rows.upperBound * side)
+            BatchNormReLU.apply(input: input.pixels(pixels), scale: layer.norm1.scale, shift: layer.norm1.shift,
+                                output: normalized.pixels(pixels))
+            Convolution.forward(input: normalized, weights: layer.conv1, output: bottleneck, outputRows: rows,
+                                scratch: workspace.columns.pointer, scratchCount: 0)
+            BatchNormReLU.apply(input: bottleneck.pixels(pixels), scale: layer.norm2.scale,
+                                shift: layer.norm2.shift, output: bottleneck.pixels(pixels))
+        }
+        let output = block.channels(inputChannels..<(inputChannels + plan.growthRate))
+        switch layer.conv2 {
+        case .winograd(let winograd):
+            runWinograd(winograd, input: bottleneck, output: output, workspace: workspace, parts: parts)
+        case .im2col(let packed):
+            runConvolution(packed, input: bottleneck, output: output, workspace: workspace, parts: parts)
+        }
+    }
+
+    /// A Winograd 3x3 convolution on up to `parts` threads, each on a band of tile rows with its own
+    /// share of the scratch (at least one tile row each).
+    private func runWinograd(_ weights: WinogradConvolution, input: FeatureMapView, output: FeatureMapView,
+                             workspace: EncoderWorkspace, parts: Int) {
+        let tileRows = WinogradConvolution.tiles(output.height)
+        let rowFloats = max(weights.scratchCount(tiles: WinogradConvolution.tiles(output.width)), 1)
+        let bands = max(1, min(parts, tileRows, workspace.columns.count / rowFloats))
+        let share = workspace.columns.count / bands
+        let bandRows = max(1, WinogradConvolution.bandTiles / WinogradConvolution.tiles(output.width))
+        let bandFloats = min(share, bandRows * rowFloats)
+        ParallelFor.run(parts: bands) { part in
+            weights.forward(input: input, output: output,
+                            tileRows: ParallelFor.range(part, of: bands, count: tileRows),
+                            scratch: workspace.columns.pointer + part * share, scratchCount: bandFloats,
+                            zeros: workspace.zeros.pointer)
+        }
     }
 
     /// BN-ReLU fused with the 2x2 average pool, then the 1x1 conv (pool and conv commute, both linear)
     /// into the first channels of the next block's buffer.
     private func runTransition(_ transition: PackedTransition, block: FeatureMapView, next: FeatureMapView,
-                               workspace: EncoderWorkspace) {
+                               workspace: EncoderWorkspace, parts: Int) {
         let pooled = FeatureMapView(base: workspace.normalized.pointer, height: next.height, width: next.width,
                                     channels: block.channels)
-        Pooling.batchNormReLUAveragePool(input: block, scale: transition.norm.scale, shift: transition.norm.shift,
-                                         output: pooled, kernel: 2, stride: 2)
-        Convolution.forward(input: pooled, weights: transition.conv, output: next.channels(0..<transition.conv.outChannels),
-                            scratch: workspace.columns.pointer, scratchCount: workspace.columns.count)
+        let bands = min(parts, next.height)
+        ParallelFor.run(parts: bands) { part in
+            Pooling.batchNormReLUAveragePool(input: block, scale: transition.norm.scale,
+                                             shift: transition.norm.shift, output: pooled, kernel: 2, stride: 2,
+                                             outputRows: ParallelFor.range(part, of: bands, count: next.height))
+        }
+        runConvolution(transition.conv, input: pooled, output: next.channels(0..<transition.conv.outChannels),
+                       workspace: workspace, parts: parts)
+    }
+
+    /// One convolution on up to `parts` threads, each on a band of output rows with its own share of
+    /// the im2col scratch (at least one output row each).
+    private func runConvolution(_ weights: PackedConvolution, input: FeatureMapView, output: FeatureMapView,
+                                workspace: EncoderWorkspace, parts: Int) {
+        var bands = min(parts, output.height)
+        if !weights.isPointwise {
+            let rowFloats = max(output.width * weights.columnLength, 1)
+            bands = max(1, min(bands, workspace.columns.count / rowFloats))
+        }
+        let share = workspace.columns.count / max(bands, 1)
+        ParallelFor.run(parts: bands) { part in
+            Convolution.forward(input: input, weights: weights, output: output,
+                                outputRows: ParallelFor.range(part, of: bands, count: output.height),
+                                scratch: workspace.columns.pointer + part * share, scratchCount: share)
+        }
     }
 }

@@ -6,7 +6,16 @@ struct PackedDenseLayer: Sendable {
     let norm1: FoldedBatchNorm
     let conv1: PackedConvolution
     let norm2: FoldedBatchNorm
-    let conv2: PackedConvolution
+    /// conv2 as one of its two kernels (the encoder's `usesWinograd` decides which).
+    let conv2: ThreeByThree
+}
+
+/// A dense layer's 3x3 convolution, packed for the kernel that runs it.
+enum ThreeByThree: Sendable {
+    /// Winograd F(2x2, 3x3) (the default).
+    case winograd(WinogradConvolution)
+    /// im2col + GEMM: the direct sum.
+    case im2col(PackedConvolution)
 }
 
 /// norm -> ReLU -> conv (1x1) -> 2x2 average pool; run as BN-ReLU + pool, then the 1x1 conv.
@@ -26,6 +35,14 @@ enum DenseNetWeightsCheck {
 
     static func convolution(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
                             stride: Int, padding: Int, name: String) throws -> PackedConvolution {
+        try validate(conv, out: out, in: inChannels, kernel: kernel, stride: stride, padding: padding, name: name)
+        return PackedConvolution(outChannels: out, inChannels: inChannels, kernel: kernel, stride: stride,
+                                 padding: padding, oihw: conv.weight)
+    }
+
+    /// Throws `invalidModel` unless `conv` has exactly the given shape (torchvision names in the message).
+    static func validate(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
+                         stride: Int, padding: Int, name: String) throws {
         guard conv.outChannels == out, conv.inChannels == inChannels, conv.kernel == kernel,
               conv.stride == stride, conv.padding == padding else {
             throw CXRError.invalidModel(
@@ -37,7 +54,5 @@ enum DenseNetWeightsCheck {
         guard conv.weight.count == expected else {
             throw CXRError.invalidModel("\(name) holds \(conv.weight.count) weights, expected \(expected)")
         }
-        return PackedConvolution(outChannels: out, inChannels: inChannels, kernel: kernel, stride: stride,
-                                 padding: padding, oihw: conv.weight)
     }
 }

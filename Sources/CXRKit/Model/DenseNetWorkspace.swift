@@ -20,6 +20,8 @@ final class EncoderWorkspace {
     let bottleneck: FloatBuffer
     /// im2col bands of conv0 and the 3x3 convolutions.
     let columns: FloatBuffer
+    /// `bottleneckChannels` zeros: the padding Winograd tiles read outside the image.
+    let zeros: FloatBuffer
 
     init(plan: DenseNetPlan) {
         self.plan = plan
@@ -29,11 +31,12 @@ final class EncoderWorkspace {
         normalized = FloatBuffer(count: plan.normalizedFloats)
         bottleneck = FloatBuffer(count: plan.bottleneckFloats)
         columns = FloatBuffer(count: plan.columnFloats)
+        zeros = FloatBuffer(count: plan.bottleneckChannels)
     }
 
     /// Total floats held.
     var floatCount: Int {
-        ([image, stem, normalized, bottleneck, columns] + blocks).reduce(0) { $0 + $1.count }
+        ([image, stem, normalized, bottleneck, columns, zeros] + blocks).reduce(0) { $0 + $1.count }
     }
 
     /// The whole buffer of dense block `index` as a view.

@@ -43,6 +43,15 @@ struct FeatureMapView {
                               channels: range.count, pixelStride: pixelStride)
     }
 
+    /// Pixels `range` (in `y * width + x` order) as a 1 x `range.count` view with the same channels: for
+    /// kernels that treat pixels independently (BN-ReLU, 1x1 convolutions).
+    func pixels(_ range: Range<Int>) -> FeatureMapView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= pixelCount,
+                     "pixel range \(range) outside 0..<\(pixelCount)")
+        return FeatureMapView(base: base + range.lowerBound * pixelStride, height: 1, width: range.count,
+                              channels: channels, pixelStride: pixelStride)
+    }
+
     /// Pointer to channel 0 of pixel (y, x).
     @inline(__always)
     func pixel(_ y: Int, _ x: Int) -> UnsafeMutablePointer<Float> {

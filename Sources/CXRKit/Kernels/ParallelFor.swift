@@ -1,0 +1,21 @@
+import Dispatch
+
+/// Splits a kernel's work into parts run on several threads (libdispatch), with OpenBLAS kept at one
+/// thread per call: the encoder threads over pixel bands itself, so its element-wise loops (BN-ReLU,
+/// im2col, pooling) run in parallel too, and no BLAS call waits on OpenBLAS's own thread pool.
+enum ParallelFor {
+    /// Runs `body(part)` for every part in `0..<parts`, on up to `parts` threads; returns when all are done.
+    /// The calling thread takes parts too, so a late worker thread costs nothing but parallelism.
+    static func run(parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 {
+            if parts == 1 { body(0) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    }
+
+    /// Part `part` of `0..<count` split into `parts` nearly equal consecutive ranges.
+    static func range(_ part: Int, of parts: Int, count: Int) -> Range<Int> {
+        (count * part / parts)..<(count * (part + 1) / parts)
+    }
+}
