@@ -26,7 +26,7 @@ public func exportedSessionCreate(_ model: OpaquePointer?,
         let outSession = try required(outSession, "out_session")
         outSession.pointee = nil
         let model = try ModelHandle.from(model)
-        outSession.pointee = SessionHandle(model: model).opaque
+        outSession.pointee = try SessionHandle(model: model).opaque
     }
 }
 

@@ -46,9 +46,9 @@ final class SessionHandle {
     let session: CaptionSession
     private(set) var results: [StoredResult] = []
 
-    init(model: ModelHandle) {
+    init(model: ModelHandle) throws {
         self.model = model
-        self.session = CaptionSession(model: model.model)
+        self.session = try CaptionSession(model: model.model)
     }
 
     func clearResults() {

@@ -8,9 +8,10 @@ public final class CaptionSession {
     /// V of the last encoded image, region-major [R, F].
     private var features: [Float]
 
-    public init(model: CaptionModel) {
+    /// Allocates the session's scratch memory; throws `CXRError.Kind.outOfMemory` when it cannot be had.
+    public init(model: CaptionModel) throws {
         self.model = model
-        encoderWorkspace = model.encoder.makeWorkspace()
+        encoderWorkspace = try model.encoder.makeWorkspace()
         decoderWorkspace = DecoderWorkspace(decoder: model.decoder, capacity: AttentionDecoder.maximumRows)
         features = [Float](repeating: 0, count: model.encoder.outputCount)
     }

@@ -24,7 +24,7 @@ struct CAPIParityCommand: ParsableCommand {
 
     func run() throws {
         let captionModel = try CaptionModel(contentsOfFile: model)
-        let session = CaptionSession(model: captionModel)
+        let session = try CaptionSession(model: captionModel)
         var dump = ""
         for path in images {
             let png = try PNGImage(contentsOf: path)

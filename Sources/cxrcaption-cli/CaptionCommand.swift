@@ -72,7 +72,7 @@ struct CaptionCommand: ParsableCommand {
                 throw CaptionRunError("cannot create the --heatmaps folder \($0): \(error.localizedDescription)")
             }
         }
-        let session = CaptionSession(model: captionModel)
+        let session = try CaptionSession(model: captionModel)
         let progress = ProgressReporter(total: inputs.items.count, label: "caption",
                                         style: inputs.items.count > 1 ? .automatic(quiet: quiet) : .quiet)
 

@@ -99,7 +99,7 @@ struct EvalCommand: ParsableCommand {
             throw EvalError("cannot write --output \(output)")
         }
         let captionModel = try CaptionModel(contentsOfFile: model)
-        let session = CaptionSession(model: captionModel)
+        let session = try CaptionSession(model: captionModel)
         let progress = ProgressReporter(total: entries.count, label: "eval",
                                         style: .automatic(quiet: quiet))
         var outcomes: [EvalOutcome] = []

@@ -36,7 +36,7 @@ struct ParityCommand: ParsableCommand {
 
     func run() throws {
         let captionModel = try CaptionModel(contentsOfFile: model)
-        let session = CaptionSession(model: captionModel)
+        let session = try CaptionSession(model: captionModel)
         let raw = try BinaryFile.read(input)
         guard raw.count % 4 == 0 else { throw ValidationError("\(input): \(raw.count) bytes is not whole float32s") }
         let modelInput = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }

@@ -5,7 +5,7 @@ import XCTest
 final class CaptionSessionTeacherForcingTests: XCTestCase {
     func testOneRowPerTokenAndNoEmptyTokenList() throws {
         let model = try CaptionModel(loaded: TinyModel().load())
-        let session = CaptionSession(model: model)
+        let session = try CaptionSession(model: model)
         let side = model.config.inputSize
         let input = (0..<model.config.inChannels * side * side).map { Float($0 % 17) / 17 - 0.5 }
         let vocabularySize = model.vocabulary.count

@@ -50,7 +50,7 @@ final class DenseNetEncoderTests: XCTestCase {
         var random = SeededGenerator(seed: 4)
         let first = random.floats(encoder.inputCount, in: -2...2)
         let second = random.floats(encoder.inputCount, in: -2...2)
-        let workspace = encoder.makeWorkspace()
+        let workspace = try encoder.makeWorkspace()
         let a = try encoder.encode(input: first, workspace: workspace, threads: 1)
         let b = try encoder.encode(input: second, workspace: workspace, threads: 1)
         let again = try encoder.encode(input: first, workspace: workspace, threads: 1)
@@ -71,7 +71,7 @@ final class DenseNetEncoderTests: XCTestCase {
         let serial = try inputs.map { try encoder.encode(input: $0, workspace: encoder.makeWorkspace(), threads: 1) }
         let results = ConcurrentResults(count: inputs.count)
         DispatchQueue.concurrentPerform(iterations: inputs.count) { index in
-            let workspace = encoder.makeWorkspace()
+            guard let workspace = try? encoder.makeWorkspace() else { return }
             for _ in 0..<3 {
                 results.store(index, try? encoder.encode(input: inputs[index], workspace: workspace, threads: 1))
             }
@@ -86,7 +86,7 @@ final class DenseNetEncoderTests: XCTestCase {
                                               inputSize: 64)
         let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 5), config: config)
         let input = SeededGenerator(seed: 6).floatsCopy(encoder.inputCount)
-        let workspace = encoder.makeWorkspace()
+        let workspace = try encoder.makeWorkspace()
         var polls = 0
         XCTAssertThrowsError(try encoder.encode(input: input, workspace: workspace, threads: 1,
                                                 shouldAbort: { polls += 1; return polls == 3 })) { error in

@@ -19,7 +19,7 @@ final class DenseNetGoldenTests: XCTestCase {
         let model = try ModelLoader.load(path: modelPath)
         let encoder = try DenseNetEncoder(weights: model.weights.encoder, config: model.config)
         let cases = try SafeTensorsFile(contentsOfFile: casesPath)
-        let workspace = encoder.makeWorkspace()
+        let workspace = try encoder.makeWorkspace()
         var index = 0
         while cases.tensor(named: "input\(index)") != nil {
             let input = try cases.floats(named: "input\(index)")

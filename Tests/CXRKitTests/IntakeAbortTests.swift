@@ -42,7 +42,7 @@ final class IntakeAbortTests: XCTestCase {
 
     func testSessionPassesTheCallbackToIntake() throws {
         let model = try CaptionModel(loaded: TinyModel(withFindings: true).load())
-        let session = CaptionSession(model: model)
+        let session = try CaptionSession(model: model)
         let side = 1024
         let (bytes, descriptor) = gray16(side: side)
         // A GRAYF32 image whose last row holds a NaN: intake would reject it when the scan reaches it, so an

@@ -12,22 +12,22 @@ import Glibc
 /// (V_gav, W_v V + b_v, the V_gav part of the LSTM input); a step then runs k hypotheses at once as GEMMs
 /// over k rows. The decoder is immutable and may be shared across threads; the per-call state lives in a
 /// `DecoderWorkspace`.
-public final class AttentionDecoder: Sendable {
+final class AttentionDecoder: Sendable {
     /// The most rows (hypotheses) one step may run: the largest beam width.
-    public static let maximumRows = 64
+    static let maximumRows = 64
 
     /// LSTM hidden size h.
-    public let hiddenSize: Int
+    let hiddenSize: Int
     /// Embedding size e.
-    public let embedSize: Int
+    let embedSize: Int
     /// Feature channels F.
-    public let featureChannels: Int
+    let featureChannels: Int
     /// Attention projection size a.
-    public let attentionSize: Int
+    let attentionSize: Int
     /// Vocabulary size V (rows of the embedding and of the logits).
-    public let vocabularySize: Int
+    let vocabularySize: Int
     /// Attention regions R per image.
-    public let regionCount: Int
+    let regionCount: Int
 
     let weights: DecoderWeights
     /// W_ih[:, :e] · E[y] for every token y, [V, 4h], when that table is at most `tokenGateLimit` floats:
@@ -93,7 +93,7 @@ public final class AttentionDecoder: Sendable {
     }
 
     /// The decoder of a loaded model.
-    public convenience init(model: LoadedModel) throws {
+    convenience init(model: LoadedModel) throws {
         try self.init(weights: model.weights.decoder, config: model.config,
                       vocabularySize: model.vocabulary.count)
     }
@@ -102,7 +102,7 @@ public final class AttentionDecoder: Sendable {
 
     /// Computes the per-image context from the encoder output V, region-major [R, F] (row r = region
     /// r = y * grid + x, holding its F channels).
-    public func prepare(features: [Float]) throws -> DecoderImageContext {
+    func prepare(features: [Float]) throws -> DecoderImageContext {
         let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize
         guard features.count == r * f else {
             throw CXRError.invalidArgument(
@@ -263,7 +263,7 @@ public final class AttentionDecoder: Sendable {
     /// Runs the decoder along a fixed sequence from h = c = 0: step t (0-based) is fed
     /// `previousTokens[t]`, so pass `[<start>, y_1, ..., y_{T-1}]` to get the logits that score
     /// y_1 ... y_T. Returns the logits [T, V] and the attention weights [T, R], row t from step t.
-    public func teacherForcedOutputs(previousTokens: [Int], context: DecoderImageContext,
+    func teacherForcedOutputs(previousTokens: [Int], context: DecoderImageContext,
                                      workspace: DecoderWorkspace) throws -> (logits: [Float], attention: [Float]) {
         guard !previousTokens.isEmpty else {
             throw CXRError.invalidArgument("teacher forcing needs at least one token")

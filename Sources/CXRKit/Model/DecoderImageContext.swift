@@ -1,14 +1,14 @@
 /// Everything the decoder computes once per image, before the first step (see
 /// `AttentionDecoder.prepare(features:)`). Immutable, so it may be shared while several searches run.
-public struct DecoderImageContext: Sendable {
+struct DecoderImageContext: Sendable {
     /// Regions R of the encoder grid.
-    public let regionCount: Int
+    let regionCount: Int
     /// Feature channels F.
-    public let featureChannels: Int
+    let featureChannels: Int
     /// V, region-major [R, F]: row r holds the F channels of region r (r = y * grid + x).
-    public let features: [Float]
+    let features: [Float]
     /// V_gav: the mean of V over the regions, [F].
-    public let meanFeatures: [Float]
+    let meanFeatures: [Float]
     /// W_v V_r + b_v for every region, [R, a].
     let projectedFeatures: [Float]
     /// The part of the LSTM's gate pre-activations that does not change between steps,

@@ -3,7 +3,7 @@
 /// Holds up to `capacity` rows (hypotheses): their LSTM hidden and cell states, and the last step's logits
 /// and attention weights. Buffers grow on demand and are reused across steps and calls, so a step does not
 /// allocate. Not thread-safe: use one workspace from one thread at a time (a session owns one).
-public final class DecoderWorkspace {
+final class DecoderWorkspace {
     let hiddenSize: Int
     let embedSize: Int
     let featureChannels: Int
@@ -38,7 +38,7 @@ public final class DecoderWorkspace {
     var logProbabilities: [Float] = []
 
     /// Creates a workspace for `decoder`, with room for `capacity` rows (it grows when needed).
-    public init(decoder: AttentionDecoder, capacity: Int = 1) {
+    init(decoder: AttentionDecoder, capacity: Int = 1) {
         hiddenSize = decoder.hiddenSize
         embedSize = decoder.embedSize
         featureChannels = decoder.featureChannels

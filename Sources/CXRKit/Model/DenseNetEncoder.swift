@@ -110,8 +110,8 @@ final class DenseNetEncoder: Sendable {
     var outputCount: Int { plan.outputCount }
 
     /// A fresh workspace for this encoder's shapes.
-    func makeWorkspace() -> EncoderWorkspace {
-        EncoderWorkspace(plan: plan)
+    func makeWorkspace() throws -> EncoderWorkspace {
+        try EncoderWorkspace(plan: plan)
     }
 
     /// Runs the encoder on one image.

@@ -23,20 +23,16 @@ final class EncoderWorkspace {
     /// `bottleneckChannels` zeros: the padding Winograd tiles read outside the image.
     let zeros: FloatBuffer
 
-    init(plan: DenseNetPlan) {
+    /// Throws `outOfMemory` when the buffers cannot be allocated.
+    init(plan: DenseNetPlan) throws {
         self.plan = plan
-        image = FloatBuffer(count: plan.imageFloats)
-        stem = FloatBuffer(count: plan.stemFloats)
-        blocks = plan.blockFloats.map { FloatBuffer(count: $0) }
-        normalized = FloatBuffer(count: plan.normalizedFloats)
-        bottleneck = FloatBuffer(count: plan.bottleneckFloats)
-        columns = FloatBuffer(count: plan.columnFloats)
-        zeros = FloatBuffer(count: plan.bottleneckChannels)
-    }
-
-    /// Total floats held.
-    var floatCount: Int {
-        ([image, stem, normalized, bottleneck, columns, zeros] + blocks).reduce(0) { $0 + $1.count }
+        image = try FloatBuffer(count: plan.imageFloats)
+        stem = try FloatBuffer(count: plan.stemFloats)
+        blocks = try plan.blockFloats.map { try FloatBuffer(count: $0) }
+        normalized = try FloatBuffer(count: plan.normalizedFloats)
+        bottleneck = try FloatBuffer(count: plan.bottleneckFloats)
+        columns = try FloatBuffer(count: plan.columnFloats)
+        zeros = try FloatBuffer(count: plan.bottleneckChannels)
     }
 
     /// The whole buffer of dense block `index` as a view.

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A fixed-size block of Float32 memory, zero-initialized, 64-byte aligned, owned by one object and freed
 /// when that object goes away. Workspaces hold these so that no forward pass allocates.
 final class FloatBuffer {
@@ -6,17 +8,21 @@ final class FloatBuffer {
     /// Start of the memory; valid for `count` floats while the buffer is alive.
     let pointer: UnsafeMutablePointer<Float>
 
-    /// Allocates `count` zeroed floats (`count` must not be negative; zero gives an empty buffer).
-    init(count: Int) {
-        precondition(count >= 0, "FloatBuffer count \(count) is negative")
-        self.count = count
+    /// Allocates `count` zeroed floats (zero gives an empty buffer). Throws `outOfMemory` when the memory
+    /// cannot be had, instead of trapping as Swift's own allocation would.
+    init(count: Int) throws {
+        guard count >= 0 else { throw CXRError.invalidArgument("scratch buffer of \(count) floats") }
         let capacity = max(count, 1)
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: capacity * MemoryLayout<Float>.stride, alignment: 64)
+        let (byteCount, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        var raw: UnsafeMutableRawPointer?
+        guard !overflow, posix_memalign(&raw, 64, byteCount) == 0, let raw else {
+            throw CXRError(.outOfMemory, "could not allocate \(capacity) floats of scratch memory")
+        }
+        self.count = count
         pointer = raw.initializeMemory(as: Float.self, repeating: 0, count: capacity)
     }
 
     deinit {
-        pointer.deallocate()
+        free(pointer)
     }
 }

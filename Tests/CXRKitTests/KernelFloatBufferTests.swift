@@ -1,0 +1,21 @@
+import XCTest
+@testable import CXRKit
+
+final class KernelFloatBufferTests: XCTestCase {
+    func testAllocatesZeroedAlignedMemory() throws {
+        let buffer = try FloatBuffer(count: 1000)
+        XCTAssertEqual(buffer.count, 1000)
+        XCTAssertEqual(UInt(bitPattern: buffer.pointer) % 64, 0)
+        XCTAssertTrue((0..<1000).allSatisfy { buffer.pointer[$0] == 0 })
+    }
+
+    func testImpossibleSizesThrowOutOfMemoryInsteadOfTrapping() {
+        // 2^48 floats are 1 PiB: more than the x86-64 address space, whatever the overcommit policy.
+        for count in [1 << 48, Int.max / 2] {
+            XCTAssertThrowsError(try FloatBuffer(count: count)) { error in
+                XCTAssertEqual((error as? CXRError)?.kind, .outOfMemory, "count \(count)")
+            }
+        }
+        XCTAssertThrowsError(try FloatBuffer(count: -1))
+    }
+}
