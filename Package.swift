@@ -23,11 +23,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(
-            name: "CXRKit",
-            dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-        ),
+        .target(name: "CXRKit", dependencies: ["COpenBLAS"]),
         .target(name: "CXRImageIO", dependencies: ["CPNG"]),
         // include/cxrcaption.h as a Clang module, so CXRCAPI implements the header's own structs and enums.
         .systemLibrary(name: "CCXRCAPI", path: "Sources/CCXRCAPI"),
