@@ -7,10 +7,17 @@ enum TensorDecoding {
         return [Float](unsafeUninitializedCapacity: count) { output, initialized in
             switch dtype {
             case .f32:
+                #if _endian(little)
+                // The file's byte order is the machine's: one copy (the bytes need not be aligned).
+                if count > 0 {
+                    UnsafeMutableRawBufferPointer(output).copyMemory(from: bytes)
+                }
+                #else
                 for index in 0..<count {
                     let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
                     output[index] = Float(bitPattern: bits)
                 }
+                #endif
             case .f16:
                 for index in 0..<count {
                     let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
