@@ -150,11 +150,14 @@ struct CaptionCommand: ParsableCommand {
         print(report.image)
         for (rank, result) in report.results.enumerated() {
             let flag = result.truncated ? "  (truncated)" : ""
-            print(String(format: "  %d. [p=%.4f] %@%@", rank + 1, result.probability, result.text, flag))
+            print(String(format: "  %d. [p=%.3g] %@%@", rank + 1, result.probability, result.text, flag))
         }
         if !labels.isEmpty && !report.findings.isEmpty {
-            let listed = labels.map { String(format: "%@ %.2f", $0, report.findings[$0] ?? 0) }
-            print("  findings: " + listed.joined(separator: ", "))
+            // The likely findings, most probable first (--json / --jsonl carry every label).
+            let likely = labels.compactMap { label in report.findings[label].map { (label, $0) } }
+                .filter { $0.1 >= 0.5 }.sorted { $0.1 > $1.1 }
+            let listed = likely.map { String(format: "%@ %.2f", $0.0, $0.1) }
+            print("  findings (p >= 0.5): " + (listed.isEmpty ? "none" : listed.joined(separator: ", ")))
         }
         if let heatmaps = report.heatmaps { print("  heat maps: \(heatmaps)/") }
     }
