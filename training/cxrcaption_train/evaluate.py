@@ -48,6 +48,45 @@ def constant_baseline(train: list[dict]) -> str:
     return spellings.most_common(1)[0][0]
 
 
+def constant_ranked(train: list[dict], k: int = 3) -> list[str]:
+    """The k most frequent training impressions (lowercased, whitespace-normalized texts), most frequent
+    first, each in its most frequent original spelling: the constant baseline's best-of-k candidates."""
+    counts = collections.Counter(_norm(e["impression"]).lower() for e in train if _norm(e.get("impression")))
+    out = []
+    for text, _ in counts.most_common(k):
+        spellings = collections.Counter(_norm(e["impression"]) for e in train
+                                        if _norm(e.get("impression")).lower() == text)
+        out.append(spellings.most_common(1)[0][0])
+    return out
+
+
+def oracle_ranked(train: list[dict], test: list[dict], key: str = "labels", k: int = 3) -> dict[str, list[str]]:
+    """The oracle's best-of-k candidates: training impressions by increasing label-set distance, then by
+    frequency within a distance (the first is `oracle_baseline`'s answer)."""
+    groups: dict[frozenset, collections.Counter] = collections.defaultdict(collections.Counter)
+    for e in train:
+        if _norm(e.get("impression")):
+            groups[frozenset(e.get(key, []))][_norm(e["impression"])] += 1
+    out = {}
+    for e in test:
+        s = frozenset(e.get(key, []))
+        by_dist: dict[float, collections.Counter] = collections.defaultdict(collections.Counter)
+        for t, counter in groups.items():
+            union = s | t
+            by_dist[0.0 if not union else 1 - len(s & t) / len(union)].update(counter)
+        ranked = []
+        for d in sorted(by_dist):
+            for text, _ in by_dist[d].most_common():
+                if text not in ranked:
+                    ranked.append(text)
+                if len(ranked) == k:
+                    break
+            if len(ranked) == k:
+                break
+        out[e["id"]] = ranked
+    return out
+
+
 def oracle_baseline(train: list[dict], test: list[dict], key: str = "labels") -> dict[str, str]:
     """For each test study, the training impression whose label set is nearest (Jaccard distance; the empty
     set is nearest the empty set); among equally near ones the most frequent impression, then the first."""
@@ -129,6 +168,8 @@ def main(argv=None):
     const = constant_baseline(train)
     candidates = {"constant": dump("constant.json", {e["id"]: const for e in test}),
                   "oracle": dump("oracle.json", oracle_baseline(train, test, args.oracle_key))}
+    dump("constant_top3.json", {e["id"]: constant_ranked(train, 3) for e in test})
+    dump("oracle_top3.json", oracle_ranked(train, test, args.oracle_key, 3))
     print(f"{len(test)} {args.split} studies; constant baseline: {const!r}")
     if args.model:
         candidates["reference"] = dump("reference.json", reference_candidates(args.model, test))

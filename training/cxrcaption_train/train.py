@@ -130,7 +130,7 @@ class Run:
                                           args.max_len) for s, v in self.splits.items()}
         cache_dir = None if args.image_cache == "none" else os.path.join(args.out, "cache")
         self.images = {s: EqualizedCache(v, self.config.input_size, cache_dir).images
-                       for s, v in self.splits.items() if v}
+                       for s, v in self.splits.items() if v and s in ("train", "val")}
         n_nou = sum(t == self.special.nou for e in self.encoded["train"] for t in e.tokens)
         n_tok = sum(len(e.tokens) for e in self.encoded["train"])
         log_line(args.out, {"event": "data", "train": len(self.splits["train"]), "val": len(self.splits["val"]),
@@ -171,6 +171,7 @@ class Run:
     def save(self, stage, epoch, best, optimizer, bad_epochs, name="last.pt", finished=False):
         torch.save({"model": self.model.state_dict(), "optimizer": optimizer.state_dict(), "stage": stage,
                     "epoch": epoch, "best": best, "bad_epochs": bad_epochs, "finished": finished,
+                    "budget_hit": getattr(self, "budget_hit", False), "select1": self.args.select1,
                     "vocab": self.vocab,
                     "labels": self.labels, "config": self.config.to_dict(), "args": vars(self.args)},
                    os.path.join(self.args.out, name))
@@ -179,7 +180,13 @@ class Run:
         """(first epoch, best, bad epochs) for a stage, from the resume state when it is this stage."""
         r = self.resume
         if r and r["stage"] == stage:
+            lrs = [g["lr"] for g in optimizer.param_groups]
             optimizer.load_state_dict(r["optimizer"])
+            for g, lr in zip(optimizer.param_groups, lrs):  # the command line's learning rates apply
+                g["lr"] = lr
+            if stage == 1 and r.get("select1", "loss") != self.args.select1:
+                # the selection criterion changed: previous bests are in other units
+                return r["epoch"] + 1, math.inf, 0
             return r["epoch"] + 1, r["best"], r["bad_epochs"]
         return 0, math.inf, 0
 
@@ -193,10 +200,15 @@ class Run:
             return True
         epochs = self.args.epochs1 if stage == 1 else self.args.epochs2
         return r["stage"] == stage and r.get("finished") and (
-            r["bad_epochs"] >= self.args.patience or r["epoch"] + 1 >= epochs)
+            r["bad_epochs"] >= self.args.patience or r["epoch"] + 1 >= epochs or r.get("budget_hit", False))
 
     def _steps_exhausted(self, steps):
         return self.args.max_steps and steps >= self.args.max_steps
+
+    def _over_budget(self, stage, started):
+        """True once this stage has run longer than its `--time-budget{1,2}` (minutes; 0 = no limit)."""
+        minutes = self.args.time_budget1 if stage == 1 else self.args.time_budget2
+        return bool(minutes) and time.time() - started >= minutes * 60
 
     # --- stage 1 ------------------------------------------------------------------------------------
     def stage1(self):
@@ -209,8 +221,10 @@ class Run:
         params = list(self.model.encoder.parameters()) + list(self.model.findings.parameters())
         opt = torch.optim.Adam(params, lr=a.lr_stage1)
         first, best, bad = self._start(1, opt)
-        train, val = self.loader("train", True), self.loader("val", False)
-        steps = 0
+        augment = _shift_augment(a.augment_shift, a.seed) if a.augment_shift else None
+        train_ds = ImageCaptionDataset(self.images["train"], self.encoded["train"], self.config, augment)
+        train, val = self.loader("train", True, train_ds), self.loader("val", False)
+        steps, started, over = 0, time.time(), False
         for epoch in range(first, a.epochs1):
             self.model.train()
             t0, total, n = time.time(), 0.0, 0
@@ -226,19 +240,26 @@ class Run:
                 steps += 1
                 if a.log_every and steps % a.log_every == 0:
                     log_line(a.out, {"stage": 1, "epoch": epoch, "step": steps, "loss": round(loss.item(), 5)})
-                if self._steps_exhausted(steps):
+                over = self._over_budget(1, started)
+                if self._steps_exhausted(steps) or over:
                     break
             val_loss, auc = self.eval_stage1(val)
-            improved = val_loss < best - 1e-6
-            best, bad = (val_loss, 0) if improved else (best, bad + 1)
+            # selection value: the validation loss, or minus the macro AUC (--select1 auc); lower is better
+            value = val_loss if a.select1 == "loss" or auc is None else -auc
+            improved = value < best - 1e-6
+            best, bad = (value, 0) if improved else (best, bad + 1)
             log_line(a.out, {"stage": 1, "epoch": epoch, "train_loss": round(total / max(n, 1), 5),
                              "val_loss": round(val_loss, 5), "val_macro_auc": auc, "best": round(best, 5),
-                             "seconds": round(time.time() - t0, 1)})
+                             "images": n, "seconds": round(time.time() - t0, 1),
+                             "stage_minutes": round((time.time() - started) / 60, 2)})
             if improved:
                 self.save(1, epoch, best, opt, bad, "best_stage1.pt")
                 log_line(a.out, {"stage": 1, "epoch": epoch, "val_auc_per_label": self.label_auc})
             self.save(1, epoch, best, opt, bad)
-            if bad >= a.patience or self._steps_exhausted(steps):
+            if bad >= a.patience or self._steps_exhausted(steps) or over:
+                if over:
+                    self.budget_hit = True
+                    log_line(a.out, {"event": "stage1_time_budget", "minutes": a.time_budget1, "epoch": epoch})
                 break
         best_path = os.path.join(a.out, "best_stage1.pt")
         if os.path.exists(best_path):
@@ -289,6 +310,7 @@ class Run:
         a = self.args
         if self._stage_done(2):
             return
+        self.budget_hit = False
         stem, rest = split_stem(self.model)
         freeze(stem)
         trainable_encoder = [p for p in rest.parameters()]
@@ -303,6 +325,7 @@ class Run:
             val = self.loader("val", False, FeatureCaptionDataset(feats["val"], self.encoded["val"]))
         else:
             train, val = self.loader("train", True), self.loader("val", False)
+        started, over = time.time(), False
 
         def encode(x):
             h = x if cached else stem(x)
@@ -327,18 +350,23 @@ class Run:
                 steps += 1
                 if a.log_every and steps % a.log_every == 0:
                     log_line(a.out, {"stage": 2, "epoch": epoch, "step": steps, "loss": round(loss.item(), 5)})
-                if self._steps_exhausted(steps):
+                over = self._over_budget(2, started)
+                if self._steps_exhausted(steps) or over:
                     break
             val_loss = self.eval_stage2(val, encode)
             improved = val_loss < best - 1e-6
             best, bad = (val_loss, 0) if improved else (best, bad + 1)
             log_line(a.out, {"stage": 2, "epoch": epoch, "train_loss": round(total / max(n, 1), 5),
-                             "val_loss": round(val_loss, 5), "best": round(best, 5),
-                             "seconds": round(time.time() - t0, 1)})
+                             "val_loss": round(val_loss, 5), "best": round(best, 5), "images": n,
+                             "seconds": round(time.time() - t0, 1),
+                             "stage_minutes": round((time.time() - started) / 60, 2)})
             if improved:
                 self.save(2, epoch, best, opt, bad, "best_stage2.pt")
             self.save(2, epoch, best, opt, bad)
-            if bad >= a.patience or self._steps_exhausted(steps):
+            if bad >= a.patience or self._steps_exhausted(steps) or over:
+                if over:
+                    self.budget_hit = True
+                    log_line(a.out, {"event": "stage2_time_budget", "minutes": a.time_budget2, "epoch": epoch})
                 break
         best_path = os.path.join(a.out, "best_stage2.pt")
         if os.path.exists(best_path):
@@ -370,6 +398,19 @@ class Run:
                                                   f"({len(self.splits['train'])} train images)")
         log_line(a.out, {"event": "exported", "path": path, "bytes": os.path.getsize(path)})
         return path
+
+
+def _shift_augment(pixels: int, seed: int):
+    """Random translation by up to `pixels` in x and y (edge pixels repeated): stage-1 augmentation of the
+    equalized uint8 image. No flips: the findings have sides."""
+    rng = np.random.default_rng(seed + 104729)
+
+    def shift(img):
+        dy, dx = (int(v) for v in rng.integers(-pixels, pixels + 1, size=2))
+        padded = np.pad(np.asarray(img), pixels, mode="edge")
+        h, w = img.shape
+        return np.ascontiguousarray(padded[pixels + dy: pixels + dy + h, pixels + dx: pixels + dx + w])
+    return shift
 
 
 def _auc(scores, truth):
@@ -417,6 +458,15 @@ def build_parser():
     ap.add_argument("--feature-cache", choices=("memory", "disk", "none"), default="memory")
     ap.add_argument("--image-cache", choices=("disk", "none"), default="disk")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--time-budget1", type=float, default=0,
+                    help="stage-1 wall-clock budget in minutes: when crossed, the epoch stops, is validated and "
+                         "the stage ends with its best checkpoint (0 = none)")
+    ap.add_argument("--time-budget2", type=float, default=0, help="the same for stage 2")
+    ap.add_argument("--select1", choices=("loss", "auc"), default="loss",
+                    help="stage 1 keeps (and early-stops on) the epoch with the lowest validation loss, or the "
+                         "highest validation macro AUC")
+    ap.add_argument("--augment-shift", type=int, default=0,
+                    help="stage 1: random translation of the equalized image by up to N pixels")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N lines of each split")
     ap.add_argument("--max-steps", type=int, default=0, help="stop each stage after N optimizer steps")

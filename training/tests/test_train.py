@@ -165,3 +165,31 @@ def test_baselines_constant_and_label_oracle():
     assert got["c"] == "Cardiomegaly and effusion."
     # nothing shares a label with {mass}: every set is at distance 1, the most frequent impression wins
     assert got["d"] == "No acute disease."
+
+
+def test_time_budget_stops_the_stage_and_resume_keeps_it_finished(manifest, tmp_path):
+    out = tmp_path / "budget"
+    # a budget of ~0 s: each stage stops after its first optimizer step, validates and keeps that epoch
+    T.main(_args(manifest, out, "--epochs1", "3", "--epochs2", "3", "--time-budget1", "1e-6",
+                 "--time-budget2", "1e-6", "--no-export"))
+    log = _log(out)
+    s1 = [r for r in log if r.get("stage") == 1 and "train_loss" in r]
+    s2 = [r for r in log if r.get("stage") == 2 and "train_loss" in r]
+    assert [r["epoch"] for r in s1] == [0] and [r["epoch"] for r in s2] == [0]
+    assert s1[0]["images"] < 12 and s2[0]["images"] < 12  # stopped inside the epoch (12 train images)
+    events = [r.get("event") for r in log]
+    assert "stage1_time_budget" in events and "stage2_time_budget" in events
+    assert os.path.exists(out / "best_stage1.pt") and os.path.exists(out / "best_stage2.pt")
+    # resuming does not reopen stages that ended on their budget
+    T.main(_args(manifest, out, "--resume", "--epochs1", "3", "--epochs2", "3", "--no-export"))
+    assert [r for r in _log(out) if "train_loss" in r] == s1 + s2
+
+
+def test_select1_auc_keeps_the_best_auc_epoch(manifest, tmp_path):
+    out = tmp_path / "auc"
+    T.main(_args(manifest, out, "--stages", "1", "--epochs1", "3", "--select1", "auc", "--no-export"))
+    s1 = [r for r in _log(out) if r.get("stage") == 1 and "train_loss" in r]
+    aucs = [r["val_macro_auc"] for r in s1]
+    kept = torch.load(out / "best_stage1.pt", weights_only=False)
+    assert kept["epoch"] == int(np.argmax(aucs))  # first epoch with the highest AUC
+    assert abs(kept["best"] + max(aucs)) < 1e-9
