@@ -30,3 +30,28 @@ def run_cli(*args, stderr=subprocess.PIPE, timeout=120):
     _cli = _cli or cli_path()
     return subprocess.run([_cli, *map(str, args)], stdout=subprocess.PIPE, stderr=stderr, text=True,
                           timeout=timeout)
+
+
+def run_cli_on_terminal(*args):
+    """Runs the CLI with its standard error on a pseudo-terminal (so it draws its progress bar);
+    returns (CompletedProcess, what the terminal showed as text)."""
+    import pty
+    controller, terminal = pty.openpty()
+    try:
+        done = run_cli(*args, stderr=terminal)
+        os.close(terminal)
+        terminal = None
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal is not None:
+            os.close(terminal)
+        os.close(controller)
+    return done, shown.decode()

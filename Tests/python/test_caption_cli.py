@@ -13,8 +13,6 @@ Needs: pytest, numpy, Pillow; the CLI binary (env CXRCAPTION_CLI, else `swift bu
 
 import colorsys
 import json
-import os
-import pty
 import shutil
 import signal
 import struct
@@ -25,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from cli_support import cli_path, run_cli
+from cli_support import cli_path, run_cli, run_cli_on_terminal
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "CXRKitTests" / "Fixtures"
@@ -197,26 +195,8 @@ def test_progress_lines_when_not_a_terminal(folder):
 
 
 def test_progress_bar_on_a_terminal(folder):
-    controller, terminal = pty.openpty()
-    try:
-        done = run_cli("caption", "--model", MODEL, "--max-tokens", 4, folder, stderr=terminal)
-        os.close(terminal)
-        terminal = None
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        if terminal is not None:
-            os.close(terminal)
-        os.close(controller)
+    done, text = run_cli_on_terminal("caption", "--model", MODEL, "--max-tokens", 4, folder)
     assert done.returncode == 1
-    text = shown.decode()
     assert "\rcaption [" in text and "4/4" in text and "#" * 30 in text and "failed 1" in text
     assert "images (" not in text  # not the plain lines
     assert "b_broken.png: error:" in text

@@ -14,12 +14,10 @@ Needs: pytest; the CLI binary (env CXRCAPTION_CLI, else `swift build --show-bin-
 
 import json
 import math
-import os
-import pty
 from pathlib import Path
 
 import pytest
-from cli_support import run_cli
+from cli_support import run_cli, run_cli_on_terminal
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "CXRKitTests" / "Fixtures"
@@ -215,26 +213,8 @@ def test_progress_lines_when_not_a_terminal(evaluated):
 
 def test_progress_bar_on_a_terminal(tmp_path):
     manifest = write_manifest(tmp_path, fixture_rows(tmp_path)[:2])
-    controller, terminal = pty.openpty()
-    try:
-        done = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--max-tokens", 6, stderr=terminal)
-        os.close(terminal)
-        terminal = None
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        if terminal is not None:
-            os.close(terminal)
-        os.close(controller)
+    done, text = run_cli_on_terminal("eval", "--model", MODEL, "--manifest", manifest, "--max-tokens", 6)
     assert done.returncode == 0
-    text = shown.decode()
     assert "\reval [" in text and "2/2" in text and "#" * 30 in text
     assert "images (" not in text  # not the plain lines
 
