@@ -41,7 +41,31 @@ class Result:
     attention: Optional[np.ndarray] = field(default=None, repr=False)
 
 
-class Model:
+class _Handle:
+    """Owner of one library handle: released by close(), by `with`, or when collected."""
+
+    def _release(self, free_function):
+        if getattr(self, "_handle", None):
+            getattr(library(), free_function)(self._handle)
+            self._handle = ctypes.c_void_p()
+
+    def close(self):
+        raise NotImplementedError
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: module globals may already be gone
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Model(_Handle):
     """A loaded, validated model. Immutable: share one Model between threads, give each thread a Session.
 
         with cxrcaption.Model("model.safetensors") as model, model.session() as session:
@@ -94,24 +118,10 @@ class Model:
 
     def close(self):
         """Releases the model (sessions keep what they need alive). Called by `with` and on collection."""
-        if getattr(self, "_handle", None):
-            library().cxr_model_free(self._handle)
-            self._handle = ctypes.c_void_p()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: module globals may already be gone
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        self._release("cxr_model_free")
 
 
-class Session:
+class Session(_Handle):
     """Scratch memory and the results of one caller: use it from one thread at a time.
 
     Images are numpy arrays: uint8 H x W (gray), H x W x 3 (RGB), H x W x 4 (RGBA), uint16 H x W (gray, with
@@ -225,21 +235,7 @@ class Session:
 
     def close(self):
         """Frees the session. Called by `with` and on collection."""
-        if getattr(self, "_handle", None):
-            library().cxr_session_free(self._handle)
-            self._handle = ctypes.c_void_p()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: module globals may already be gone
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        self._release("cxr_session_free")
 
 
 __all__ = ["CXRError", "Model", "ModelInfo", "Result", "Session"]
