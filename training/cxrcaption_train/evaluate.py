@@ -11,6 +11,9 @@ Writes into --out:
   masks.json        id -> masks .npz path (when the dataset builder saved masks)
   constant.json     id -> the most frequent training impression (baseline 1)
   oracle.json       id -> the training impression whose label set is nearest (Jaccard) the study's (baseline 2)
+  ceiling.json      id -> the training impression with the highest expected CIDEr-D given the study's rendered
+                    findings (side and severity included): what a model that saw the drawn findings perfectly
+                    could write at best, roughly (see `ceiling_baseline`)
   reference.json    id -> ranked beam-search captions of the PyTorch reference (with --model)
   eval_manifest.jsonl  the split as `cxrcaption eval` reads it (image, report, split, id, labels)
 With --cli and --model, runs `cxrcaption eval --model M --manifest eval_manifest.jsonl --best-of 3 --json
@@ -110,6 +113,42 @@ def oracle_baseline(train: list[dict], test: list[dict], key: str = "labels") ->
     return out
 
 
+def _finding_specs(entry: dict) -> frozenset:
+    """What the phantom shows: each rendered finding with its side, zone and severity."""
+    return frozenset(json.dumps(f, sort_keys=True) for f in entry.get("findings_spec", []))
+
+
+def ceiling_baseline(train: list[dict], test: list[dict], beta: float = 10.0, pool: int = 400) -> dict[str, str]:
+    """For each test study, the training impression (among the `pool` most frequent) that maximizes the
+    CIDEr-D it would have scored on the training studies, each weighted by exp(-beta x Jaccard distance)
+    between its rendered findings (`findings_spec`) and the test study's.
+
+    A label-conditioned Bayes choice: an estimate of the best top-1 CIDEr-D any model can reach from what
+    is drawn, since the image carries nothing else about the impression. (idf from the training impressions.)"""
+    from .cider import CiderD, metric_words
+    texts = [_norm(e["impression"]) for e in train if _norm(e.get("impression"))]
+    kept = [e for e in train if _norm(e.get("impression"))]
+    words = [metric_words(t) for t in texts]
+    scorer = CiderD(words)
+    ref_vectors = [scorer.vector(w) for w in words]
+    counts = collections.Counter(t.lower() for t in texts)
+    spelling = {}
+    for t in texts:
+        spelling.setdefault(t.lower(), t)
+    candidates = [spelling[t] for t, _ in counts.most_common(pool)]
+    gain = np.zeros((len(candidates), len(kept)))
+    for i, c in enumerate(candidates):
+        v = scorer.vector(metric_words(c))
+        gain[i] = [scorer.score(v, r) for r in ref_vectors]
+    specs = [_finding_specs(e) for e in kept]
+    out = {}
+    for e in test:
+        s = _finding_specs(e)
+        dist = np.array([0.0 if not (s | t) else 1 - len(s & t) / len(s | t) for t in specs])
+        out[e["id"]] = candidates[int(np.argmax(gain @ np.exp(-beta * dist)))]
+    return out
+
+
 def reference_candidates(model_path: str, entries: list[dict], beam: int = 3) -> dict[str, list[str]]:
     import torch
     from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search
@@ -167,7 +206,8 @@ def main(argv=None):
     dump("masks.json", masks)
     const = constant_baseline(train)
     candidates = {"constant": dump("constant.json", {e["id"]: const for e in test}),
-                  "oracle": dump("oracle.json", oracle_baseline(train, test, args.oracle_key))}
+                  "oracle": dump("oracle.json", oracle_baseline(train, test, args.oracle_key)),
+                  "ceiling": dump("ceiling.json", ceiling_baseline(train, test))}
     dump("constant_top3.json", {e["id"]: constant_ranked(train, 3) for e in test})
     dump("oracle_top3.json", oracle_ranked(train, test, args.oracle_key, 3))
     print(f"{len(test)} {args.split} studies; constant baseline: {const!r}")

@@ -1,7 +1,6 @@
 """The Python half of scripts/parity_full.py, driven with a stand-in CLI built on the reference itself."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest

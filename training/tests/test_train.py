@@ -3,52 +3,14 @@ import json
 import os
 
 import numpy as np
-import pytest
 import torch
-from PIL import Image
 
 from cxrcaption_ref import preprocess
 from cxrcaption_ref.export import load_model
 from cxrcaption_ref.model import CaptionModel
 from cxrcaption_train import train as T
 from cxrcaption_train.dataset import equalize, load_gray, read_manifest, target_text
-
-TEXTS = {
-    "": "no acute cardiopulmonary abnormality.",
-    "cardiomegaly": "cardiomegaly. no acute disease.",
-    "pleural_effusion": "small right pleural effusion.",
-}
-
-
-def _image(kind, rng):
-    """A 96x96 16-bit image whose content depends on the label (so it is learnable)."""
-    y, x = np.mgrid[0:96, 0:96]
-    img = 20000 + 3000 * rng.standard_normal((96, 96))
-    if kind == "cardiomegaly":
-        img += 20000 * (((x - 48) / 30) ** 2 + ((y - 60) / 22) ** 2 < 1)
-    elif kind == "pleural_effusion":
-        img += 25000 * (y > 70) * (x < 40)
-    return np.clip(img, 0, 65535).astype(np.uint16)
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    lines = []
-    for split, n in (("train", 12), ("val", 6), ("test", 3)):
-        for i in range(n):
-            kind = list(TEXTS)[i % 3]
-            path = f"images/{split}_{i}.png"
-            os.makedirs(root / "images", exist_ok=True)
-            Image.fromarray(_image(kind, rng)).save(root / path)
-            lines.append({"id": f"{split}{i}", "image": path, "split": split, "impression": TEXTS[kind],
-                          "labels": [kind] if kind else [], "findings_spec": [{"kind": kind, "side": "right",
-                          "severity": "small"}] if kind == "pleural_effusion" else [], "seed": i})
-    with open(root / "manifest.jsonl", "w") as fh:
-        fh.write("\n".join(json.dumps(l) for l in lines) + "\n")
-    return str(root / "manifest.jsonl")
-
+from helpers import TEXTS
 
 def _args(manifest, out, *extra):
     return ["--smoke", "--manifest", manifest, "--out", str(out), "--image-cache", "none", *extra]
