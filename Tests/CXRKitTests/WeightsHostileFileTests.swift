@@ -80,15 +80,6 @@ final class WeightsHostileFileTests: XCTestCase {
         let path = try sparseFile("zeros.safetensors", size: 3 << 30)
         let message = outcome(release: {}) { Self.describe { try ModelLoader.load(path: path) } }
         XCTAssertEqual(message, "invalidModel: safetensors header length 0 is less than 2")
-
-        var bodyRan = false
-        assertCXRError(.invalidModel, "header length 0 is less than 2") {
-            try FileReader.withContents(
-                path: path, prefixLength: 8,
-                checkPrefix: { prefix, size in _ = try SafeTensorsLayout.headerEnd(prefix: prefix, fileSize: size) }
-            ) { _ in bodyRan = true }
-        }
-        XCTAssertFalse(bodyRan)
     }
 
     func testAllocationFailureIsAThrownError() throws {

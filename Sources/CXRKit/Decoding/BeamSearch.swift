@@ -63,11 +63,15 @@ enum BeamSearch {
             logSoftmaxRows(live.count, width: vocabularySize, workspace: workspace)
 
             selection.reset(keeping: width - completed.count)
-            for (row, hypothesis) in live.enumerated() {
-                let base = row * vocabularySize
-                for token in 0..<vocabularySize where !banned[token] {
-                    let score = hypothesis.logProbability + Double(workspace.logProbabilities[base + token])
-                    selection.offer(score: score, flatIndex: base + token)
+            workspace.logProbabilities.withUnsafeBufferPointer { logProbabilities in
+                banned.withUnsafeBufferPointer { banned in
+                    for (row, hypothesis) in live.enumerated() {
+                        let base = row * vocabularySize
+                        for token in 0..<vocabularySize where !banned[token] {
+                            let score = hypothesis.logProbability + Double(logProbabilities[base + token])
+                            selection.offer(score: score, flatIndex: base + token)
+                        }
+                    }
                 }
             }
 
@@ -118,17 +122,14 @@ enum BeamSearch {
     }
 
     /// log_softmax of each of the first `rows` rows of `workspace.logits` into `workspace.logProbabilities`,
-    /// in float32 as PyTorch computes it: x - max - log(sum(exp(x - max))).
+    /// in float32 as PyTorch computes it: x - max - log(sum(exp(x - max))) (`LogSoftmax`).
     static func logSoftmaxRows(_ rows: Int, width: Int, workspace: DecoderWorkspace) {
-        for row in 0..<rows {
-            let base = row * width
-            var largest = -Float.infinity
-            for index in base..<(base + width) { largest = max(largest, workspace.logits[index]) }
-            var total: Float = 0
-            for index in base..<(base + width) { total += expf(workspace.logits[index] - largest) }
-            let logTotal = logf(total)
-            for index in base..<(base + width) {
-                workspace.logProbabilities[index] = workspace.logits[index] - largest - logTotal
+        workspace.logits.withUnsafeBufferPointer { logits in
+            workspace.logProbabilities.withUnsafeMutableBufferPointer { output in
+                for row in 0..<rows {
+                    LogSoftmax.apply(logits.baseAddress! + row * width, count: width,
+                                     into: output.baseAddress! + row * width)
+                }
             }
         }
     }

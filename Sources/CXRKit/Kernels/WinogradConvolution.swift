@@ -23,50 +23,69 @@ struct WinogradConvolution: Sendable {
                      "Winograd convolution \(outChannels)x\(inChannels)x3x3 with \(oihw.count) weights")
         self.outChannels = outChannels
         self.inChannels = inChannels
-        var u = [Float](repeating: 0, count: 16 * outChannels * inChannels)
         let plane = outChannels * inChannels
-        oihw.withUnsafeBufferPointer { w in
-            u.withUnsafeMutableBufferPointer { u in
-                for pair in 0..<plane {
-                    // pair = output * inChannels + input, which is also its index within each U plane.
-                    let w = w.baseAddress! + pair * 9
-                    // gg = G · w (4x3) and U = gg · Gᵀ (4x4), in Double so the only rounding is the last.
-                    let w00 = Double(w[0])
-                    let w01 = Double(w[1])
-                    let w02 = Double(w[2])
-                    let w10 = Double(w[3])
-                    let w11 = Double(w[4])
-                    let w12 = Double(w[5])
-                    let w20 = Double(w[6])
-                    let w21 = Double(w[7])
-                    let w22 = Double(w[8])
-                    let g00 = w00, g10 = 0.5 * (w00 + w10 + w20)
-                    let g20 = 0.5 * (w00 - w10 + w20), g30 = w20
-                    let g01 = w01, g11 = 0.5 * (w01 + w11 + w21)
-                    let g21 = 0.5 * (w01 - w11 + w21), g31 = w21
-                    let g02 = w02, g12 = 0.5 * (w02 + w12 + w22)
-                    let g22 = 0.5 * (w02 - w12 + w22), g32 = w22
-                    let u = u.baseAddress! + pair
-                    u[0 * plane] = Float(g00)
-                    u[1 * plane] = Float(0.5 * (g00 + g01 + g02))
-                    u[2 * plane] = Float(0.5 * (g00 - g01 + g02))
-                    u[3 * plane] = Float(g02)
-                    u[4 * plane] = Float(g10)
-                    u[5 * plane] = Float(0.5 * (g10 + g11 + g12))
-                    u[6 * plane] = Float(0.5 * (g10 - g11 + g12))
-                    u[7 * plane] = Float(g12)
-                    u[8 * plane] = Float(g20)
-                    u[9 * plane] = Float(0.5 * (g20 + g21 + g22))
-                    u[10 * plane] = Float(0.5 * (g20 - g21 + g22))
-                    u[11 * plane] = Float(g22)
-                    u[12 * plane] = Float(g30)
-                    u[13 * plane] = Float(0.5 * (g30 + g31 + g32))
-                    u[14 * plane] = Float(0.5 * (g30 - g31 + g32))
-                    u[15 * plane] = Float(g32)
+        // Every element of U is written below, so the array starts uninitialized (no zero-fill pass).
+        transformed = [Float](unsafeUninitializedCapacity: 16 * plane) { u, initialized in
+            oihw.withUnsafeBufferPointer { w in
+                var pair = 0
+                while pair < plane {
+                    let count = min(4, plane - pair)
+                    Self.transformFilters(w.baseAddress! + pair * 9, count: count, into: u.baseAddress! + pair,
+                                          plane: plane)
+                    pair += count
                 }
             }
+            initialized = 16 * plane
         }
-        transformed = u
+    }
+
+    /// U = G g Gᵀ for `count` (1...4) consecutive filters g (9 floats each, row-major) at once, one filter
+    /// per lane; U element ξ of filter j goes to `u[ξ * plane + j]`. In Double, so that the only rounding
+    /// is the last.
+    @inline(__always)
+    private static func transformFilters(_ w: UnsafePointer<Float>, count: Int,
+                                         into u: UnsafeMutablePointer<Float>, plane: Int) {
+        typealias Lanes = SIMD4<Double>
+        // Tap t of the filters as lanes (a short last group repeats its last filter).
+        func tap(_ t: Int) -> Lanes {
+            Lanes(Double(w[t]), Double(w[min(1, count - 1) * 9 + t]), Double(w[min(2, count - 1) * 9 + t]),
+                  Double(w[min(3, count - 1) * 9 + t]))
+        }
+        let w00 = tap(0), w01 = tap(1), w02 = tap(2)
+        let w10 = tap(3), w11 = tap(4), w12 = tap(5)
+        let w20 = tap(6), w21 = tap(7), w22 = tap(8)
+        // gg = G · w (4x3), then U = gg · Gᵀ (4x4).
+        let g00 = w00, g10 = 0.5 * (w00 + w10 + w20)
+        let g20 = 0.5 * (w00 - w10 + w20), g30 = w20
+        let g01 = w01, g11 = 0.5 * (w01 + w11 + w21)
+        let g21 = 0.5 * (w01 - w11 + w21), g31 = w21
+        let g02 = w02, g12 = 0.5 * (w02 + w12 + w22)
+        let g22 = 0.5 * (w02 - w12 + w22), g32 = w22
+        func store(_ value: Lanes, _ position: Int) {
+            let narrowed = SIMD4<Float>(Float(value[0]), Float(value[1]), Float(value[2]), Float(value[3]))
+            let destination = u + position * plane
+            if count == 4 {
+                UnsafeMutableRawPointer(destination).storeBytes(of: narrowed, as: SIMD4<Float>.self)
+            } else {
+                for lane in 0..<count { destination[lane] = narrowed[lane] }
+            }
+        }
+        store(g00, 0)
+        store(0.5 * (g00 + g01 + g02), 1)
+        store(0.5 * (g00 - g01 + g02), 2)
+        store(g02, 3)
+        store(g10, 4)
+        store(0.5 * (g10 + g11 + g12), 5)
+        store(0.5 * (g10 - g11 + g12), 6)
+        store(g12, 7)
+        store(g20, 8)
+        store(0.5 * (g20 + g21 + g22), 9)
+        store(0.5 * (g20 - g21 + g22), 10)
+        store(g22, 11)
+        store(g30, 12)
+        store(0.5 * (g30 + g31 + g32), 13)
+        store(0.5 * (g30 - g31 + g32), 14)
+        store(g32, 15)
     }
 
     /// Tiles per band the encoder aims at (at least one tile row per band).

@@ -9,9 +9,10 @@ import Glibc
 ///     logits_t = W_eh h_t + b + W_ec C_t
 ///
 /// starting from h_0 = c_0 = 0 and y_0 = `<start>`. `prepare(features:)` does the per-image work once
-/// (V_gav, W_v V + b_v, the V_gav part of the LSTM input); a step then runs k hypotheses at once as GEMMs
-/// over k rows. The decoder is immutable and may be shared across threads; the per-call state lives in a
-/// `DecoderWorkspace`.
+/// (V_gav, W_v V + b_v, the V_gav part of the LSTM input and, for grids of at most `contextTableRegionLimit`
+/// regions, P = V W_ecᵀ, so that W_ec C_t = alpha_tᵀ P); a step then runs k hypotheses at once, each product
+/// reading its weights once for all k rows (`FewRowProduct`). The decoder is immutable and may be shared
+/// across threads; the per-call state lives in a `DecoderWorkspace`.
 final class AttentionDecoder: Sendable {
     /// The most rows (hypotheses) one step may run: the largest beam width.
     static let maximumRows = 64
@@ -38,10 +39,22 @@ final class AttentionDecoder: Sendable {
     /// Largest token-gate table precomputed, in floats (8 MiB).
     static let tokenGateLimit = 1 << 21
 
+    /// Whether `prepare` computes P = V W_ecᵀ ([R, V]) for each image (see `contextTableRegionLimit`).
+    let usesContextTable: Bool
+
+    /// Largest region count R for which `prepare` precomputes P. P costs R·V·F multiply-adds once per
+    /// image (one GEMM) and turns W_ec C_t (k·V·F per step, streaming W_ec) into alpha_tᵀ P (k·R·V).
+    /// Measured with beam 3 (about 10-20 steps): at R = 16 (128-pixel input) it saves about 0.5 ms per
+    /// image; at R = 64 (256 pixels) it only moves as much time from the steps into `prepare`.
+    static let contextTableRegionLimit = 32
+
     /// Wraps loaded weights, checking every array against the sizes `config` and `vocabularySize` imply.
-    /// `tokenGateLimit` bounds the precomputed token-gate table (see `tokenGates`; 0 turns it off).
+    /// `tokenGateLimit` bounds the precomputed token-gate table (see `tokenGates`; 0 turns it off);
+    /// `contextTableRegionLimit` bounds the grids that get a per-image P (see `usesContextTable`; 0 turns
+    /// it off).
     init(weights: DecoderWeights, config: ModelConfig, vocabularySize: Int,
-         tokenGateLimit: Int = AttentionDecoder.tokenGateLimit) throws {
+         tokenGateLimit: Int = AttentionDecoder.tokenGateLimit,
+         contextTableRegionLimit: Int = AttentionDecoder.contextTableRegionLimit) throws {
         let h = config.hidden, e = config.embed, f = config.featureChannels, a = config.attentionDim
         let r = config.regionCount
         for (name, value) in [("hidden", h), ("embed", e), ("feature channels", f), ("attention_dim", a),
@@ -75,6 +88,7 @@ final class AttentionDecoder: Sendable {
         }
         _ = try product(r, f, "features")
         _ = try product(r, a, "projected features")
+        _ = try product(r, vocabularySize, "context table")
         hiddenSize = h
         embedSize = e
         featureChannels = f
@@ -82,7 +96,11 @@ final class AttentionDecoder: Sendable {
         self.vocabularySize = vocabularySize
         regionCount = r
         self.weights = weights
+        usesContextTable = r <= contextTableRegionLimit
         if vocabularySize * 4 * h <= tokenGateLimit {
+            // One sgemm (V x 4h x e), on one OpenBLAS thread like every other BLAS call of the library
+            // (docs/ARCHITECTURE.md): OpenBLAS's spinning helper threads only cost time on a busy machine.
+            BLASThreads.apply(1)
             var table = [Float](repeating: 0, count: vocabularySize * 4 * h)
             DecoderMath.multiplyTransposed(rows: vocabularySize, columns: 4 * h, depth: e, weights.embedding, lda: e,
                                            weights.lstmInputWeight, ldb: e + f, into: &table, ldc: 4 * h, beta: 0)
@@ -103,7 +121,7 @@ final class AttentionDecoder: Sendable {
     /// Computes the per-image context from the encoder output V, region-major [R, F] (row r = region
     /// r = y * grid + x, holding its F channels).
     func prepare(features: [Float]) throws -> DecoderImageContext {
-        let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize
+        let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize, v = vocabularySize
         guard features.count == r * f else {
             throw CXRError.invalidArgument(
                 "decoder features hold \(features.count) values, expected \(r) regions x \(f) channels")
@@ -126,9 +144,17 @@ final class AttentionDecoder: Sendable {
         DecoderMath.accumulateMatrixVector(rows: 4 * h, columns: f, weights.lstmInputWeight,
                                            aOffset: embedSize, lda: embedSize + f, mean,
                                            into: &constantGates)
+
+        var contextLogits: [Float]? = nil
+        if usesContextTable {
+            var table = [Float](repeating: 0, count: r * v)
+            DecoderMath.multiplyTransposed(rows: r, columns: v, depth: f, features, lda: f,
+                                           weights.outputContext, ldb: f, into: &table, ldc: v, beta: 0)
+            contextLogits = table
+        }
         return DecoderImageContext(regionCount: r, featureChannels: f, features: features,
                                    meanFeatures: mean, projectedFeatures: projected,
-                                   constantGates: constantGates)
+                                   constantGates: constantGates, contextLogits: contextLogits)
     }
 
     // MARK: Steps
@@ -136,6 +162,7 @@ final class AttentionDecoder: Sendable {
     /// Runs one step for every row of `workspace`'s state: row j is fed `previousTokens[j]` and its own
     /// (h, c). Afterwards the workspace holds the new (h, c), and for each row its logits
     /// (`workspace.logits`, [rows, V]) and attention weights (`workspace.attention`, [rows, R]).
+    /// Allocates nothing.
     func step(previousTokens: [Int], context: DecoderImageContext, workspace: DecoderWorkspace) throws {
         let k = previousTokens.count
         let h = hiddenSize, e = embedSize, f = featureChannels, a = attentionSize
@@ -144,7 +171,9 @@ final class AttentionDecoder: Sendable {
             throw CXRError.invalidArgument("decoder workspace was made for a decoder of other sizes")
         }
         guard context.regionCount == r, context.featureChannels == f,
-              context.constantGates.count == 4 * h, context.projectedFeatures.count == r * a else {
+              context.constantGates.count == 4 * h, context.projectedFeatures.count == r * a,
+              context.features.count == r * f,
+              context.contextLogits.map({ $0.count == r * v }) ?? true else {
             throw CXRError.invalidArgument(
                 "image context has \(context.regionCount) regions x \(context.featureChannels) channels, "
                     + "the decoder expects \(r) x \(f)")
@@ -159,19 +188,26 @@ final class AttentionDecoder: Sendable {
 
         // Gate pre-activations: constant part, then + W_ih[:, :e] E[y] (a table row when precomputed)
         // + W_hh h.
-        if let tokenGates {
-            for row in 0..<k {
-                let token = previousTokens[row]
-                for index in 0..<(4 * h) {
-                    workspace.gates[row * 4 * h + index] = context.constantGates[index]
-                        + tokenGates[token * 4 * h + index]
+        let width = 4 * h
+        context.constantGates.withUnsafeBufferPointer { constant in
+            workspace.gates.withUnsafeMutableBufferPointer { gates in
+                for row in 0..<k {
+                    let destination = gates.baseAddress! + row * width
+                    if let tokenGates {
+                        tokenGates.withUnsafeBufferPointer { table in
+                            let tokenRow = table.baseAddress! + previousTokens[row] * width
+                            for index in 0..<width { destination[index] = constant[index] + tokenRow[index] }
+                        }
+                    } else {
+                        destination.update(from: constant.baseAddress!, count: width)
+                    }
                 }
             }
-        } else {
+        }
+        if tokenGates == nil {
             for row in 0..<k {
                 let token = previousTokens[row]
-                for index in 0..<(4 * h) { workspace.gates[row * 4 * h + index] = context.constantGates[index] }
-                for index in 0..<e { workspace.embedded[row * e + index] = weights.embedding[token * e + index] }
+                workspace.embedded[(row * e)..<((row + 1) * e)] = weights.embedding[(token * e)..<((token + 1) * e)]
             }
             DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: e, workspace.embedded, lda: e,
                                            weights.lstmInputWeight, ldb: e + f,
@@ -187,62 +223,60 @@ final class AttentionDecoder: Sendable {
                                        weights.attentionHidden, ldb: h,
                                        into: &workspace.attentionHidden, ldc: a, beta: 0)
         computeAttention(rows: k, context: context, workspace: workspace)
-        DecoderMath.multiply(rows: k, columns: f, depth: r, workspace.attention, context.features,
-                             into: &workspace.context)
 
-        // Logits: b + W_eh h + W_ec C.
+        // Logits: b + W_eh h + W_ec C, where W_ec C = alphaᵀ P when P was precomputed.
         for row in 0..<k {
-            for index in 0..<v { workspace.logits[row * v + index] = weights.outputBias[index] }
+            workspace.logits[(row * v)..<((row + 1) * v)] = weights.outputBias[0..<v]
         }
         DecoderMath.multiplyTransposed(rows: k, columns: v, depth: h, workspace.hidden, lda: h,
                                        weights.outputHidden, ldb: h,
                                        into: &workspace.logits, ldc: v, beta: 1)
-        DecoderMath.multiplyTransposed(rows: k, columns: v, depth: f, workspace.context, lda: f,
-                                       weights.outputContext, ldb: f,
-                                       into: &workspace.logits, ldc: v, beta: 1)
+        if let table = context.contextLogits {
+            DecoderMath.multiplyAccumulate(rows: k, columns: v, depth: r, workspace.attention, table,
+                                           into: &workspace.logits)
+        } else {
+            DecoderMath.multiply(rows: k, columns: f, depth: r, workspace.attention, context.features,
+                                 into: &workspace.context)
+            DecoderMath.multiplyTransposed(rows: k, columns: v, depth: f, workspace.context, lda: f,
+                                           weights.outputContext, ldb: f,
+                                           into: &workspace.logits, ldc: v, beta: 1)
+        }
     }
 
-    /// c' = sigmoid(f) * c + sigmoid(i) * tanh(g); h' = sigmoid(o) * tanh(c'), from `workspace.gates`.
+    /// c' = sigmoid(f) * c + sigmoid(i) * tanh(g); h' = sigmoid(o) * tanh(c'), from `workspace.gates`
+    /// (`LSTMCellUpdate`).
     private func updateLSTMState(rows k: Int, workspace: DecoderWorkspace) {
         let h = hiddenSize
-        for row in 0..<k {
-            let base = row * 4 * h
-            for unit in 0..<h {
-                let inputGate = DecoderMath.sigmoid(workspace.gates[base + unit])
-                let forgetGate = DecoderMath.sigmoid(workspace.gates[base + h + unit])
-                let candidate = tanhf(workspace.gates[base + 2 * h + unit])
-                let outputGate = DecoderMath.sigmoid(workspace.gates[base + 3 * h + unit])
-                let cell = forgetGate * workspace.cell[row * h + unit] + inputGate * candidate
-                workspace.cell[row * h + unit] = cell
-                workspace.hidden[row * h + unit] = outputGate * tanhf(cell)
+        workspace.gates.withUnsafeBufferPointer { gates in
+            workspace.cell.withUnsafeMutableBufferPointer { cell in
+                workspace.hidden.withUnsafeMutableBufferPointer { hidden in
+                    for row in 0..<k {
+                        LSTMCellUpdate.apply(gates: gates.baseAddress! + row * 4 * h,
+                                             cell: cell.baseAddress! + row * h,
+                                             hidden: hidden.baseAddress! + row * h, units: h)
+                    }
+                }
             }
         }
     }
 
-    /// alpha[row, r] = softmax_r(w · tanh(W_h h_row + projected_r)), into `workspace.attention`.
-    ///
-    /// The tanh runs vectorized over each region's `a` activations (`DecoderMath.tanh`, within 1e-6 of
-    /// libm), then one dot product with w per region.
+    /// alpha[row, r] = softmax_r(w · tanh(W_h h_row + projected_r)), into `workspace.attention`
+    /// (scores by `AdditiveAttention`, tanh within 1e-6 of libm).
     private func computeAttention(rows k: Int, context: DecoderImageContext, workspace: DecoderWorkspace) {
         let a = attentionSize, r = regionCount
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: a) { activations in
-            let activations = activations.baseAddress!
-            workspace.attentionHidden.withUnsafeBufferPointer { hidden in
-                context.projectedFeatures.withUnsafeBufferPointer { projected in
-                    weights.attentionScore.withUnsafeBufferPointer { score in
+        workspace.attentionHidden.withUnsafeBufferPointer { hidden in
+            context.projectedFeatures.withUnsafeBufferPointer { projected in
+                weights.attentionScore.withUnsafeBufferPointer { score in
+                    workspace.activations.withUnsafeMutableBufferPointer { scratch in
                         workspace.attention.withUnsafeMutableBufferPointer { attention in
-                            let hidden = hidden.baseAddress!, projected = projected.baseAddress!
-                            let score = score.baseAddress!, attention = attention.baseAddress!
                             for row in 0..<k {
-                                let weights = attention + row * r
+                                let weights = attention.baseAddress! + row * r
+                                AdditiveAttention.scores(query: hidden.baseAddress! + row * a,
+                                                         keys: projected.baseAddress!, weights: score.baseAddress!,
+                                                         width: a, rows: r, scratch: scratch.baseAddress!,
+                                                         into: weights)
                                 var largest = -Float.infinity
-                                for region in 0..<r {
-                                    DecoderMath.tanhOfSum(hidden + row * a, projected + region * a,
-                                                          into: activations, count: a)
-                                    let value = DecoderMath.dot(score, activations, count: a)
-                                    weights[region] = value
-                                    largest = max(largest, value)
-                                }
+                                for region in 0..<r { largest = max(largest, weights[region]) }
                                 var total: Float = 0
                                 for region in 0..<r {
                                     let weight = expf(weights[region] - largest)

@@ -14,4 +14,7 @@ struct DecoderImageContext: Sendable {
     /// The part of the LSTM's gate pre-activations that does not change between steps,
     /// W_ih[:, e:] · V_gav + bias_ih + bias_hh, [4h].
     let constantGates: [Float]
+    /// P = V W_ecᵀ, [R, V]: row r holds the output layer's context term for region r alone, so that
+    /// W_ec C_t = alpha_tᵀ P. nil when the decoder does not use it (`AttentionDecoder.usesContextTable`).
+    let contextLogits: [Float]?
 }

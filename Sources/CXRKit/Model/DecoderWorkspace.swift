@@ -28,9 +28,11 @@ final class DecoderWorkspace {
     var gates: [Float] = []
     /// W_h h, [capacity, a].
     var attentionHidden: [Float] = []
+    /// Scratch for one row's attention activations, [a].
+    var activations: [Float] = []
     /// alpha of the last step, [capacity, R].
     var attention: [Float] = []
-    /// C of the last step, [capacity, F].
+    /// C of the last step, [capacity, F] (only computed when the image context has no P table).
     var context: [Float] = []
     /// Logits of the last step, [capacity, V].
     var logits: [Float] = []
@@ -69,6 +71,7 @@ final class DecoderWorkspace {
         grow(&gates, width: 4 * hiddenSize)
         grow(&attentionHidden, width: attentionSize)
         grow(&attention, width: regionCount)
+        if activations.isEmpty { activations = [Float](repeating: 0, count: attentionSize) }
         grow(&context, width: featureChannels)
         grow(&logits, width: vocabularySize)
         grow(&logProbabilities, width: vocabularySize)
@@ -92,10 +95,8 @@ final class DecoderWorkspace {
                      "decoder state reordered with parents \(parents) of \(rows) rows")
         let width = hiddenSize
         for (row, parent) in parents.enumerated() {
-            for index in 0..<width {
-                spareHidden[row * width + index] = hidden[parent * width + index]
-                spareCell[row * width + index] = cell[parent * width + index]
-            }
+            spareHidden[(row * width)..<((row + 1) * width)] = hidden[(parent * width)..<((parent + 1) * width)]
+            spareCell[(row * width)..<((row + 1) * width)] = cell[(parent * width)..<((parent + 1) * width)]
         }
         swap(&hidden, &spareHidden)
         swap(&cell, &spareCell)

@@ -22,84 +22,18 @@ enum FileReader {
 
     /// Calls `body` with the contents of the regular file at `path`, held in a buffer that is freed when
     /// `body` returns (errors as for `readAll`).
-    ///
-    /// When `prefixLength` is positive, `checkPrefix` is first called with the file's first
-    /// `min(prefixLength, size)` bytes and its size, before the buffer for the whole file is allocated, so
-    /// that a caller can reject a file whose header is wrong without reading all of it.
     static func withContents<Result>(
-        path: String, maximumSize: Int = defaultMaximumSize, prefixLength: Int = 0,
-        checkPrefix: (_ prefix: UnsafeRawBufferPointer, _ fileSize: Int) throws -> Void = { _, _ in },
-        _ body: (UnsafeRawBufferPointer) throws -> Result
+        path: String, maximumSize: Int = defaultMaximumSize, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
-        if path.isEmpty { throw CXRError.io("cannot open file: the path is empty") }
-        // O_NONBLOCK: opening a FIFO without a writer would otherwise block before fstat can reject it.
-        // Regular files ignore the flag.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if descriptor < 0 {
-            throw CXRError.io("cannot open \(quoted(path)): \(describeErrno(errno))")
-        }
-        defer { close(descriptor) }
-
-        var status = stat()
-        if fstat(descriptor, &status) != 0 {
-            throw CXRError.io("cannot inspect \(quoted(path)): \(describeErrno(errno))")
-        }
-        let fileType = status.st_mode & S_IFMT
-        if fileType == S_IFDIR { throw CXRError.io("\(quoted(path)) is a directory, not a file") }
-        if fileType != S_IFREG { throw CXRError.io("\(quoted(path)) is not a regular file") }
-        let size = Int(status.st_size)
-        if size > maximumSize {
-            throw CXRError.io("\(quoted(path)) is \(size) bytes, more than the limit of \(maximumSize) bytes")
-        }
-
-        if prefixLength > 0 {
-            var prefix = [UInt8](repeating: 0, count: min(prefixLength, size))
-            try prefix.withUnsafeMutableBytes { try readFully(descriptor, into: $0, path: path, size: size) }
-            try prefix.withUnsafeBytes { try checkPrefix($0, size) }
-            if lseek(descriptor, 0, SEEK_SET) != 0 {
-                throw CXRError.io("cannot rewind \(quoted(path)): \(describeErrno(errno))")
-            }
-        }
-
+        let file = try ReadableFile(path: path, maximumSize: maximumSize)
         // malloc rather than [UInt8]: a failed Swift array allocation traps, a failed malloc can be reported.
-        guard let memory = malloc(max(size, 1)) else {
-            throw CXRError(.outOfMemory, "cannot allocate \(size) bytes to read \(quoted(path))")
+        guard let memory = malloc(max(file.size, 1)) else {
+            throw CXRError(.outOfMemory, "cannot allocate \(file.size) bytes to read \(ReadableFile.quoted(path))")
         }
         defer { free(memory) }
-        let buffer = UnsafeMutableRawBufferPointer(start: memory, count: size)
-        try readFully(descriptor, into: buffer, path: path, size: size)
+        let buffer = UnsafeMutableRawBufferPointer(start: memory, count: file.size)
+        try file.read(into: buffer, at: 0)
         return try body(UnsafeRawBufferPointer(buffer))
-    }
-
-    /// Fills `buffer` from the descriptor's current position; `size` is the file size, for messages.
-    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String,
-                                  size: Int) throws {
-        var filled = 0
-        while filled < buffer.count {
-            let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw CXRError.io("cannot read \(quoted(path)): \(describeErrno(errno))")
-            }
-            if count == 0 {
-                throw CXRError.io("\(quoted(path)) ended after \(filled) of \(size) bytes (changed while reading?)")
-            }
-            filled += count
-        }
-    }
-
-    private static func quoted(_ path: String) -> String { "'\(path)'" }
-
-    private static func describeErrno(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file or directory"
-        case EACCES: return "permission denied"
-        case EISDIR: return "is a directory"
-        case ENOTDIR: return "a component of the path is not a directory"
-        default:
-            if let text = strerror(code) { return String(cString: text) }
-            return "error \(code)"
-        }
     }
 }
 

@@ -33,23 +33,30 @@ public enum ModelLoader {
     static let maximumFileSize = FileReader.defaultMaximumSize
 
     /// Loads the model file at `path`. Throws `CXRError(.io)` when it cannot be read (missing, not a regular
-    /// file, larger than 4 GiB), `CXRError(.outOfMemory)` when its buffer cannot be allocated, and
-    /// `CXRError(.invalidModel)` with a message naming the problem when it is not a valid model.
+    /// file, larger than 4 GiB, shorter than its header says when read), and `CXRError(.invalidModel)` with
+    /// a message naming the problem when it is not a valid model.
     ///
-    /// The 8-byte header length is checked against the file size before the whole file is read.
+    /// The 8-byte header length is checked against the file size before anything else is read; then the
+    /// header is read and validated, and each tensor is read from the file straight into its array
+    /// (`ReadableFile`): the file is never held in memory as a whole.
     public static func load(path: String) throws -> LoadedModel {
-        try FileReader.withContents(
-            path: path, maximumSize: maximumFileSize, prefixLength: 8,
-            checkPrefix: { prefix, size in _ = try SafeTensorsLayout.headerEnd(prefix: prefix, fileSize: size) }
-        ) { try load(bytes: $0) }
+        let file = try ReadableFile(path: path, maximumSize: maximumFileSize)
+        let prefix = try file.bytes(at: 0, count: min(8, file.size))
+        let headerEnd = try prefix.withUnsafeBytes { try SafeTensorsLayout.headerEnd(prefix: $0, fileSize: file.size) }
+        let header = try file.bytes(at: 0, count: headerEnd)
+        let layout = try header.withUnsafeBytes { try SafeTensorsLayout.parse(header: $0, fileSize: file.size) }
+        return try load(layout: layout, source: .file(file))
     }
 
     /// Loads a model from the bytes of a weights file; the bytes are not retained.
     static func load(bytes: UnsafeRawBufferPointer) throws -> LoadedModel {
-        let layout = try SafeTensorsLayout.parse(bytes)
+        try load(layout: try SafeTensorsLayout.parse(bytes), source: .memory(bytes))
+    }
+
+    private static func load(layout: SafeTensorsLayout, source: TensorSource) throws -> LoadedModel {
         let metadata = try ModelMetadata.parse(layout.metadata)
         let summary = try validateTensors(layout, metadata: metadata)
-        let reader = TensorReader(layout: layout, file: bytes, config: metadata.config)
+        let reader = TensorReader(layout: layout, source: source, config: metadata.config)
         let weights = try reader.modelWeights(hasFindings: metadata.labels != nil)
         return LoadedModel(config: metadata.config, vocabulary: metadata.vocabulary, labels: metadata.labels ?? [],
                            formatVersion: metadata.formatVersion, metadata: layout.metadata,
@@ -121,16 +128,24 @@ public enum ModelLoader {
     }
 }
 
-/// Reads validated tensors out of a file buffer and assembles `ModelWeights`.
+/// Where the loader reads tensor bytes from.
+private enum TensorSource {
+    /// A whole weights file in memory.
+    case memory(UnsafeRawBufferPointer)
+    /// An open weights file, read tensor by tensor.
+    case file(ReadableFile)
+}
+
+/// Reads validated tensors and assembles `ModelWeights`.
 private struct TensorReader {
     let layout: SafeTensorsLayout
-    let file: UnsafeRawBufferPointer
+    let source: TensorSource
     let config: ModelConfig
     let index: [String: SafeTensorInfo]
 
-    init(layout: SafeTensorsLayout, file: UnsafeRawBufferPointer, config: ModelConfig) {
+    init(layout: SafeTensorsLayout, source: TensorSource, config: ModelConfig) {
         self.layout = layout
-        self.file = file
+        self.source = source
         self.config = config
         var index: [String: SafeTensorInfo] = [:]
         for tensor in layout.tensors { index[tensor.name] = tensor }
@@ -139,8 +154,12 @@ private struct TensorReader {
 
     func floats(_ name: String) throws -> [Float] {
         guard let tensor = index[name] else { throw CXRError.invalidModel("missing tensor \(name)") }
-        let values = try layout.floats(of: tensor, in: file)
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        let values: [Float]
+        switch source {
+        case .memory(let bytes): values = try layout.floats(of: tensor, in: bytes)
+        case .file(let file): values = try layout.floats(of: tensor, from: file)
+        }
+        if let bad = values.withUnsafeBufferPointer({ TensorDecoding.firstNonFinite($0) }) {
             throw CXRError.invalidModel("tensor \(name)[\(bad)] is \(values[bad]); model parameters must be finite")
         }
         return values

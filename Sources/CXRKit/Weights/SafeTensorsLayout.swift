@@ -63,7 +63,15 @@ struct SafeTensorsLayout: Sendable {
 
     /// Parses and validates the header of the safetensors file in `file`.
     static func parse(_ file: UnsafeRawBufferPointer) throws -> SafeTensorsLayout {
-        let headerEnd = try headerEnd(prefix: file, fileSize: file.count)
+        try parse(header: file, fileSize: file.count)
+    }
+
+    /// Parses and validates the header of a safetensors file of `fileSize` bytes, given its first bytes in
+    /// `header`: at least up to the end of the header (`headerEnd`), which must be validated first when
+    /// `header` holds less than the whole file.
+    static func parse(header file: UnsafeRawBufferPointer, fileSize: Int) throws -> SafeTensorsLayout {
+        let headerEnd = try headerEnd(prefix: file, fileSize: fileSize)
+        precondition(file.count >= headerEnd, "safetensors header given in \(file.count) of \(headerEnd) bytes")
         let header: JSONValue
         do throws(JSONParseError) {
             header = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: file[8..<headerEnd]))
@@ -75,7 +83,7 @@ struct SafeTensorsLayout: Sendable {
             throw CXRError.invalidModel("safetensors header is a JSON \(header.typeName), expected an object")
         }
 
-        let dataSize = file.count - headerEnd
+        let dataSize = fileSize - headerEnd
         var metadata: [(key: String, value: String)] = []
         var tensors: [SafeTensorInfo] = []
         for (name, entry) in entries.members {
@@ -202,6 +210,45 @@ struct SafeTensorsLayout: Sendable {
         }
         return TensorDecoding.floats(UnsafeRawBufferPointer(rebasing: file[start..<end]),
                                      dtype: tensor.dtype, count: tensor.elementCount)
+    }
+
+    /// The values of `tensor` widened to Float32, read from `file` (the file the layout was parsed from)
+    /// straight into the returned array: F32 with no copy in between, F16 and BF16 through a small buffer.
+    func floats(of tensor: SafeTensorInfo, from file: ReadableFile) throws -> [Float] {
+        guard tensor.dtype.isReadableAsFloat else {
+            throw CXRError.invalidModel("tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); only F32, F16 "
+                + "and BF16 tensors can be read")
+        }
+        let start = dataOffset + tensor.dataRange.lowerBound
+        guard dataOffset + dataSize == file.size, tensor.dataRange.upperBound <= dataSize else {
+            throw CXRError.invalidArgument("tensor \(tensor.name) lies outside the given file")
+        }
+        let count = tensor.elementCount
+        return try [Float](unsafeUninitializedCapacity: count) { output, initialized in
+            guard count > 0 else { return }
+            if tensor.dtype == .f32 {
+                try file.read(into: UnsafeMutableRawBufferPointer(output), at: start)
+                #if _endian(big)
+                for index in 0..<count {
+                    output[index] = Float(bitPattern: UInt32(littleEndian: output[index].bitPattern))
+                }
+                #endif
+            } else {
+                let chunk = 1 << 15  // elements per read: 64 KiB of 16-bit values
+                try withUnsafeTemporaryAllocation(byteCount: chunk * 2, alignment: 16) { buffer in
+                    var done = 0
+                    while done < count {
+                        let part = min(chunk, count - done)
+                        let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(part * 2)])
+                        try file.read(into: bytes, at: start + done * 2)
+                        TensorDecoding.decode(UnsafeRawBufferPointer(bytes), dtype: tensor.dtype, count: part,
+                                              into: output.baseAddress! + done)
+                        done += part
+                    }
+                }
+            }
+            initialized = count
+        }
     }
 }
 

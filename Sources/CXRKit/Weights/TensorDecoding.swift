@@ -5,33 +5,62 @@ enum TensorDecoding {
     static func floats(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float] {
         precondition(bytes.count == count * dtype.byteSize && dtype.isReadableAsFloat)
         return [Float](unsafeUninitializedCapacity: count) { output, initialized in
-            switch dtype {
-            case .f32:
-                #if _endian(little)
-                // The file's byte order is the machine's: one copy (the bytes need not be aligned).
-                if count > 0 {
-                    UnsafeMutableRawBufferPointer(output).copyMemory(from: bytes)
-                }
-                #else
-                for index in 0..<count {
-                    let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-                    output[index] = Float(bitPattern: bits)
-                }
-                #endif
-            case .f16:
-                for index in 0..<count {
-                    let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
-                    output[index] = HalfPrecision.float(fromF16: bits)
-                }
-            case .bf16:
-                for index in 0..<count {
-                    let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
-                    output[index] = HalfPrecision.float(fromBF16: bits)
-                }
-            default:
-                preconditionFailure("not a float dtype")
-            }
+            if count > 0 { decode(bytes, dtype: dtype, count: count, into: output.baseAddress!) }
             initialized = count
         }
+    }
+
+    /// Decodes `count` elements of `dtype` from `bytes` (exactly `count x dtype.byteSize` bytes, any
+    /// alignment) into `output` (`count` floats, not overlapping `bytes`).
+    static func decode(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int,
+                       into output: UnsafeMutablePointer<Float>) {
+        precondition(bytes.count == count * dtype.byteSize && dtype.isReadableAsFloat)
+        guard count > 0 else { return }
+        switch dtype {
+        case .f32:
+            #if _endian(little)
+            // The file's byte order is the machine's: one copy (the bytes need not be aligned).
+            UnsafeMutableRawPointer(output).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            #else
+            for index in 0..<count {
+                let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+                output[index] = Float(bitPattern: bits)
+            }
+            #endif
+        case .f16:
+            for index in 0..<count {
+                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+                output[index] = HalfPrecision.float(fromF16: bits)
+            }
+        case .bf16:
+            for index in 0..<count {
+                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+                output[index] = HalfPrecision.float(fromBF16: bits)
+            }
+        default:
+            preconditionFailure("not a float dtype")
+        }
+    }
+
+    /// The index of the first value that is infinite or NaN, if any. The scan for "any" is branch-free
+    /// integer arithmetic eight values at a time: adding 1 to an exponent field of all ones (and only to
+    /// that) carries into the sign bit. Only a tensor with such a value pays for finding which.
+    static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+        typealias Lanes = SIMD8<UInt32>
+        let exponentMask = Lanes(repeating: 0x7F80_0000), exponentOne = Lanes(repeating: 0x0080_0000)
+        var carries = Lanes()
+        var index = 0
+        if let base = values.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= values.count {
+                carries |= (raw.loadUnaligned(fromByteOffset: index * 4, as: Lanes.self) & exponentMask) &+ exponentOne
+                index += 8
+            }
+        }
+        var carry = carries[0] | carries[1] | carries[2] | carries[3] | carries[4] | carries[5] | carries[6]
+            | carries[7]
+        for tail in index..<values.count { carry |= (values[tail].bitPattern & 0x7F80_0000) &+ 0x0080_0000 }
+        guard carry & 0x8000_0000 != 0 else { return nil }
+        return values.firstIndex { !$0.isFinite }
     }
 }

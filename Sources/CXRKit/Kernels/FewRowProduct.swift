@@ -1,0 +1,51 @@
+import COpenBLAS
+
+/// `C[m, n] = A[m, k] · B[n, k]ᵀ + beta · C` for a few rows m (a beam's hypotheses) against a large
+/// weight matrix B, row-major, reading B once however many rows there are.
+///
+/// sgemm on the whole product would first repack all of B (megabytes of weights) on every call, and one
+/// GEMV per row streams B once per row. OpenBLAS builds with its small-matrix path (0.3.21 here, x86-64)
+/// run products with m · n · k <= 10⁶ and m · n <= 1200 through small-matrix kernels that read the operands in place
+/// (AVX-512 on this hardware); cutting B into bands of rows that satisfy those bounds therefore reads B
+/// once, unpacked. Where OpenBLAS lacks that path each band is an ordinary sgemm: the same result, slower.
+/// One row stays a GEMV (already one pass over B); more than `bandedRowLimit` rows take one sgemm, whose
+/// packing is then worth it.
+enum FewRowProduct {
+    /// Largest m run as banded small products.
+    static let bandedRowLimit = 32
+    /// OpenBLAS's small-matrix bounds (`sgemm_small_matrix_permit`): m · n · k and m · n per call.
+    static let smallProductLimit = 1_000_000
+    static let smallOutputLimit = 1200
+
+    /// Rows of B per band for `rows` rows of A and depth `depth` (at least 1).
+    static func bandRows(rows: Int, depth: Int) -> Int {
+        max(1, min(smallOutputLimit / rows, smallProductLimit / max(rows * depth, 1)))
+    }
+
+    /// `c[i * ldc + j] = sum_p a[i * lda + p] · b[j * ldb + p] + beta · c[i * ldc + j]`.
+    /// Sizes must fit in Int32 (the caller's model validation guarantees it).
+    static func multiply(rows m: Int, columns n: Int, depth k: Int,
+                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+        precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= k && ldc >= n,
+                     "few-row product \(m)x\(n)x\(k) with lda \(lda) ldb \(ldb) ldc \(ldc)")
+        guard m > 0, n > 0 else { return }
+        if m == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(ldb), a, 1, beta, c, 1)
+            return
+        }
+        guard m <= bandedRowLimit else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+                        a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        let band = bandRows(rows: m, depth: k)
+        var start = 0
+        while start < n {
+            let count = min(band, n - start)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(k), 1,
+                        a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+            start += count
+        }
+    }
+}
