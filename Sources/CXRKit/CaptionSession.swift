@@ -24,10 +24,20 @@ public final class CaptionSession {
                          parameters: GenerationParameters = GenerationParameters(),
                          shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
         try parameters.validate()
-        let context = try encode(pixels: pixels, image: image, threads: parameters.threads,
-                                 shouldAbort: shouldAbort)
+        try encode(pixels: pixels, image: image, threads: parameters.threads, shouldAbort: shouldAbort)
+        let context = try model.decoder.prepare(features: features)
         return try BeamSearch.run(decoder: model.decoder, context: context, vocabulary: model.vocabulary,
                                   parameters: parameters, workspace: decoderWorkspace, shouldAbort: shouldAbort)
+    }
+
+    /// `generate` and, when the model has a findings head, its label probabilities (in `model.labels`
+    /// order; nil without a head), from one pass of intake and encoder. Errors as for `generate`.
+    public func generateWithFindings(pixels: UnsafeRawBufferPointer, image: ImageDescriptor,
+                                     parameters: GenerationParameters = GenerationParameters(),
+                                     shouldAbort: (() -> Bool)? = nil) throws -> (captions: [Caption], findings: [Float]?) {
+        let captions = try generate(pixels: pixels, image: image, parameters: parameters, shouldAbort: shouldAbort)
+        let findings = try model.findingsHead?.probabilities(features: features, regionCount: model.config.regionCount)
+        return (captions, findings)
     }
 
     /// The input_size x input_size equalized 8-bit image the model sees ("what the model saw"), row-major.
@@ -42,8 +52,9 @@ public final class CaptionSession {
         guard let head = model.findingsHead else {
             throw CXRError.invalidArgument("model has no findings head (its weights file has no labels)")
         }
-        let context = try encode(pixels: pixels, image: image, threads: threads, shouldAbort: shouldAbort)
-        return try head.probabilities(for: context)
+        // The encoder alone: the head needs V_gav, not the decoder's per-image context.
+        try encode(pixels: pixels, image: image, threads: threads, shouldAbort: shouldAbort)
+        return try head.probabilities(features: features, regionCount: model.config.regionCount)
     }
 
     /// V for a normalized model input [inChannels, S, S]: region-major [R, F] (r = y * G + x).
@@ -76,9 +87,9 @@ public final class CaptionSession {
                                                       workspace: decoderWorkspace).logits
     }
 
-    /// Intake and encoder; returns the decoder's per-image context.
+    /// Intake and encoder, into `features`.
     private func encode(pixels: UnsafeRawBufferPointer, image: ImageDescriptor, threads: Int,
-                        shouldAbort: (() -> Bool)?) throws -> DecoderImageContext {
+                        shouldAbort: (() -> Bool)?) throws {
         let size = model.config.inputSize
         let equalized = try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: size,
                                                        shouldAbort: shouldAbort)
@@ -90,6 +101,5 @@ public final class CaptionSession {
                                          output: output.baseAddress!, threads: threads, shouldAbort: shouldAbort)
             }
         }
-        return try model.decoder.prepare(features: features)
     }
 }

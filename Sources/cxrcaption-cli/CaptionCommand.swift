@@ -125,16 +125,12 @@ struct CaptionCommand: ParsableCommand {
                          heatmapWriter: inout HeatmapWriter?, into report: inout ImageReport) throws {
         let png = try PNGImage(contentsOf: path)
         let (bytes, descriptor) = png.intakeBuffer()
-        let captions = try bytes.withUnsafeBytes {
-            try session.generate(pixels: $0, image: descriptor, parameters: parameters)
+        let (captions, findings) = try bytes.withUnsafeBytes {
+            try session.generateWithFindings(pixels: $0, image: descriptor, parameters: parameters)
         }
         report.results = captions.map(ResultReport.init)
-        let model = session.model
-        if model.hasFindingsHead {
-            let probabilities = try bytes.withUnsafeBytes {
-                try session.findings(pixels: $0, image: descriptor, threads: parameters.threads)
-            }
-            report.findings = Dictionary(uniqueKeysWithValues: zip(model.labels, probabilities))
+        if let findings {
+            report.findings = Dictionary(uniqueKeysWithValues: zip(session.model.labels, findings))
         }
         if heatmapWriter != nil, let top = captions.first {
             do {

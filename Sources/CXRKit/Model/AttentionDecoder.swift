@@ -39,14 +39,15 @@ final class AttentionDecoder: Sendable {
     /// Largest token-gate table precomputed, in floats (8 MiB).
     static let tokenGateLimit = 1 << 21
 
-    /// Whether `prepare` computes P = V W_ecᵀ ([R, V]) for each image (see `contextTableRegionLimit`).
+    /// Whether `prepare` computes P = V W_ecᵀ ([R, V]) for each image (2 <= R <= `contextTableRegionLimit`).
     let usesContextTable: Bool
 
     /// Largest region count R for which `prepare` precomputes P. P costs R·V·F multiply-adds once per
     /// image (one GEMM) and turns W_ec C_t (k·V·F per step, streaming W_ec) into alpha_tᵀ P (k·R·V).
     /// Measured with beam 3 (about 10-20 steps): at R = 16 (128-pixel input) it saves about 0.5 ms per
-    /// image; at R = 64 (256 pixels) it only moves as much time from the steps into `prepare`.
-    static let contextTableRegionLimit = 32
+    /// image; at R = 64 (256 pixels) the steps get about 0.8 ms faster and `prepare` 0.5 ms slower: a net
+    /// gain of 0.3-0.7 ms in three of four paired runs. Beyond 64 regions P grows with R, the saving does not.
+    static let contextTableRegionLimit = 64
 
     /// Wraps loaded weights, checking every array against the sizes `config` and `vocabularySize` imply.
     /// `tokenGateLimit` bounds the precomputed token-gate table (see `tokenGates`; 0 turns it off);
@@ -96,15 +97,13 @@ final class AttentionDecoder: Sendable {
         self.vocabularySize = vocabularySize
         regionCount = r
         self.weights = weights
-        usesContextTable = r <= contextTableRegionLimit
-        if vocabularySize * 4 * h <= tokenGateLimit {
+        usesContextTable = r >= 2 && r <= contextTableRegionLimit
+        if vocabularySize >= 2, vocabularySize * 4 * h <= tokenGateLimit {
             // One sgemm (V x 4h x e), on one OpenBLAS thread like every other BLAS call of the library
             // (docs/ARCHITECTURE.md): OpenBLAS's spinning helper threads only cost time on a busy machine.
             BLASThreads.apply(1)
-            var table = [Float](repeating: 0, count: vocabularySize * 4 * h)
-            DecoderMath.multiplyTransposed(rows: vocabularySize, columns: 4 * h, depth: e, weights.embedding, lda: e,
-                                           weights.lstmInputWeight, ldb: e + f, into: &table, ldc: 4 * h, beta: 0)
-            tokenGates = table
+            tokenGates = DecoderMath.productTransposed(rows: vocabularySize, columns: 4 * h, depth: e,
+                                                       weights.embedding, lda: e, weights.lstmInputWeight, ldb: e + f)
         } else {
             tokenGates = nil
         }
@@ -126,11 +125,7 @@ final class AttentionDecoder: Sendable {
             throw CXRError.invalidArgument(
                 "decoder features hold \(features.count) values, expected \(r) regions x \(f) channels")
         }
-        var sums = [Double](repeating: 0, count: f)
-        for region in 0..<r {
-            for channel in 0..<f { sums[channel] += Double(features[region * f + channel]) }
-        }
-        let mean = sums.map { Float($0 / Double(r)) }
+        let mean = RegionMean.of(features, regions: r, channels: f)
 
         var projected = [Float](repeating: 0, count: r * a)
         for region in 0..<r {
@@ -147,10 +142,8 @@ final class AttentionDecoder: Sendable {
 
         var contextLogits: [Float]? = nil
         if usesContextTable {
-            var table = [Float](repeating: 0, count: r * v)
-            DecoderMath.multiplyTransposed(rows: r, columns: v, depth: f, features, lda: f,
-                                           weights.outputContext, ldb: f, into: &table, ldc: v, beta: 0)
-            contextLogits = table
+            contextLogits = DecoderMath.productTransposed(rows: r, columns: v, depth: f, features, lda: f,
+                                                          weights.outputContext, ldb: f)
         }
         return DecoderImageContext(regionCount: r, featureChannels: f, features: features,
                                    meanFeatures: mean, projectedFeatures: projected,

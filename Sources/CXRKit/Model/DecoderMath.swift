@@ -35,6 +35,24 @@ enum DecoderMath {
         }
     }
 
+    /// A new array C[m, n] = A[m, k] · B[n, k]ᵀ (row i of A at `i * lda`, row j of B at `j * ldb`; m >= 2),
+    /// computed as `multiplyTransposed` with beta = 0 but without zero-filling C first: with m >= 2 every
+    /// element is written by sgemm with beta = 0, which never reads C.
+    static func productTransposed(rows m: Int, columns n: Int, depth k: Int,
+                                  _ a: [Float], lda: Int, _ b: [Float], ldb: Int) -> [Float] {
+        precondition(m >= 2 && n >= 1 && k >= 1)
+        assert((m - 1) * lda + k <= a.count && (n - 1) * ldb + k <= b.count)
+        return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    FewRowProduct.multiply(rows: m, columns: n, depth: k, a: aBuffer.baseAddress!, lda: lda,
+                                           b: bBuffer.baseAddress!, ldb: ldb, c: c.baseAddress!, ldc: n, beta: 0)
+                }
+            }
+            initialized = m * n
+        }
+    }
+
     /// C[m, n] += A[m, k] · B[k, n] (both dense, row-major), for small products (one sgemm call).
     static func multiplyAccumulate(rows m: Int, columns n: Int, depth k: Int,
                                    _ a: [Float], _ b: [Float], into c: inout [Float]) {

@@ -44,8 +44,13 @@ final class FindingsHead: Sendable {
         return logits.map(DecoderMath.sigmoid)
     }
 
-    /// The label probabilities for a prepared image.
-    func probabilities(for context: DecoderImageContext) throws -> [Float] {
-        try probabilities(meanFeatures: context.meanFeatures)
+    /// The label probabilities for the encoder output V, region-major [R, F] (its mean over the regions is
+    /// V_gav, the same as the decoder's).
+    func probabilities(features: [Float], regionCount: Int) throws -> [Float] {
+        guard regionCount >= 1, features.count == regionCount * featureChannels else {
+            throw CXRError.invalidArgument(
+                "findings head got \(features.count) features, expected \(regionCount) regions x \(featureChannels)")
+        }
+        return try probabilities(meanFeatures: RegionMean.of(features, regions: regionCount, channels: featureChannels))
     }
 }
