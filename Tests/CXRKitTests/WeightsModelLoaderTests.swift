@@ -257,6 +257,14 @@ final class WeightsModelLoaderTests: XCTestCase {
         assertCXRError(.invalidModel, "metadata has 2 labels but the file has no findings head") { try tiny.load() }
     }
 
+    func testRepeatedLabelsAreRejected() {
+        var tiny = TinyModel(withFindings: true)
+        tiny.setMetadata("labels", #"["effusion", "nodule", "effusion"]"#)
+        assertCXRError(.invalidModel, #"metadata labels repeat "effusion" (at index 2); each label must be unique"#) {
+            try tiny.load()
+        }
+    }
+
     func testFindingsHeadWithoutLabels() {
         var tiny = TinyModel(withFindings: true)
         tiny.setMetadata("labels", nil)

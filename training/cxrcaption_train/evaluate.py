@@ -12,8 +12,8 @@ Writes into --out:
   constant.json     id -> the most frequent training impression (baseline 1)
   oracle.json       id -> the training impression whose label set is nearest (Jaccard) the study's (baseline 2)
   ceiling.json      id -> the training impression with the highest expected CIDEr-D given the study's rendered
-                    findings (side and severity included): what a model that saw the drawn findings perfectly
-                    could write at best, roughly (see `ceiling_baseline`)
+                    findings (side and severity included): a findings-conditioned choice that estimates what
+                    a model that saw the drawn findings perfectly could reach (see `ceiling_baseline`)
   reference.json    id -> ranked beam-search captions of the PyTorch reference (with --model)
   eval_manifest.jsonl  the split as `cxrcaption eval` reads it (image, report, split, id, labels)
 With --cli and --model, runs `cxrcaption eval --model M --manifest eval_manifest.jsonl --best-of 3 --json
@@ -123,8 +123,10 @@ def ceiling_baseline(train: list[dict], test: list[dict], beta: float = 10.0, po
     CIDEr-D it would have scored on the training studies, each weighted by exp(-beta x Jaccard distance)
     between its rendered findings (`findings_spec`) and the test study's.
 
-    A label-conditioned Bayes choice: an estimate of the best top-1 CIDEr-D any model can reach from what
-    is drawn, since the image carries nothing else about the impression. (idf from the training impressions.)"""
+    A findings-conditioned Bayes choice: an estimate (not a bound) of the best top-1 CIDEr-D a model can
+    reach from what is drawn, since the image carries nothing else about the impression. Approximate: the
+    candidates are the `pool` most frequent impressions, the expected score uses the training idf (the
+    evaluation uses the test references'), and the kernel weights near matches as well as exact ones."""
     from .cider import CiderD, metric_words
     texts = [_norm(e["impression"]) for e in train if _norm(e.get("impression"))]
     kept = [e for e in train if _norm(e.get("impression"))]

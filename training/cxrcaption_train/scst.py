@@ -128,6 +128,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N images of each split (smoke)")
     a = ap.parse_args(argv)
+    if a.samples < 2:
+        ap.error("--samples must be at least 2 (each sample's baseline is the mean of the others)")
 
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(a.threads)

@@ -2,6 +2,7 @@
 import json
 import os
 
+import pytest
 import torch
 
 from cxrcaption_ref.export import load_model
@@ -38,6 +39,15 @@ def test_samples_stop_at_end_and_carry_their_log_probability(manifest, tmp_path)
             assert all(t == sp.pad for t in row[row.index(sp.end) + 1:])
         else:
             assert sp.pad not in row
+    # the log-probability is the teacher-forced one of the sampled tokens up to and including <end>,
+    # under the distribution without <pad> and <start>
+    with torch.no_grad():
+        logits, _ = model.teacher_forced(features.repeat_interleave(3, 0), tokens, sp.start)
+        logits[:, :, [sp.pad, sp.start]] = float("-inf")
+        per_token = torch.log_softmax(logits, dim=2).gather(2, tokens[:, :, None]).squeeze(2)
+    for row, seq in enumerate(tokens.tolist()):
+        length = seq.index(sp.end) + 1 if sp.end in seq else len(seq)
+        assert float(log_prob[row].detach()) == pytest.approx(float(per_token[row, :length].sum()), abs=1e-4)
 
 
 def test_run_raises_the_reward_keeps_the_encoder_and_exports(manifest, tmp_path):

@@ -155,3 +155,20 @@ def test_select1_auc_keeps_the_best_auc_epoch(manifest, tmp_path):
     kept = torch.load(out / "best_stage1.pt", weights_only=False)
     assert kept["epoch"] == int(np.argmax(aucs))  # first epoch with the highest AUC
     assert abs(kept["best"] + max(aucs)) < 1e-9
+
+
+def test_ceiling_picks_the_impression_that_scores_best_for_the_drawn_findings():
+    from cxrcaption_train.evaluate import ceiling_baseline
+    effusion = [{"kind": "pleural_effusion", "side": "right", "severity": "large"}]
+    cardio = [{"kind": "cardiomegaly", "severity": "mild"}]
+    train = ([{"impression": "No acute disease.", "findings_spec": []}] * 5
+             + [{"impression": "Large right pleural effusion.", "findings_spec": effusion}] * 2
+             + [{"impression": "Right pleural effusion, large.", "findings_spec": effusion}]
+             + [{"impression": "Mild cardiomegaly.", "findings_spec": cardio}] * 2)
+    test = [{"id": "n", "findings_spec": []}, {"id": "e", "findings_spec": effusion},
+            {"id": "c", "findings_spec": cardio}, {"id": "ec", "findings_spec": effusion + cardio}]
+    got = ceiling_baseline(train, test)
+    assert got["n"] == "No acute disease."
+    assert got["e"] == "Large right pleural effusion."  # the phrasing closest to all effusion impressions
+    assert got["c"] == "Mild cardiomegaly."
+    assert got["ec"] in {"Large right pleural effusion.", "Mild cardiomegaly."}

@@ -4,7 +4,8 @@
 /// into slow lane-by-lane selects).
 ///
 /// - `exp`: Cephes' `expf` (range reduction by ln 2 in two parts, degree-5 polynomial), within 2 ulp of
-///   libm for normal results; results below about 2⁻¹²⁶ flush to zero; inputs are clamped to ±88.376.
+///   libm for results between about 2⁻¹²⁶ and 2¹²⁷ (inputs up to 88.37); smaller results flush to zero and
+///   inputs from 88.37 on give +infinity (libm is finite up to 88.72).
 /// - `sigmoid`: 1 / (1 + exp(-x)), PyTorch's formula, on that exp.
 /// - `tanh`: Eigen's rational approximation (`generic_fast_tanh_float`), within 1e-6 of the exact tanh.
 ///

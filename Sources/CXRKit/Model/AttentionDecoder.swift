@@ -39,7 +39,7 @@ final class AttentionDecoder: Sendable {
     /// Largest token-gate table precomputed, in floats (8 MiB).
     static let tokenGateLimit = 1 << 21
 
-    /// Whether `prepare` computes P = V W_ecᵀ ([R, V]) for each image (2 <= R <= `contextTableRegionLimit`).
+    /// Whether `prepare` computes P = V W_ecᵀ ([R, V]) for each image (R <= `contextTableRegionLimit`).
     let usesContextTable: Bool
 
     /// Largest region count R for which `prepare` precomputes P. P costs R·V·F multiply-adds once per
@@ -97,8 +97,8 @@ final class AttentionDecoder: Sendable {
         self.vocabularySize = vocabularySize
         regionCount = r
         self.weights = weights
-        usesContextTable = r >= 2 && r <= contextTableRegionLimit
-        if vocabularySize >= 2, vocabularySize * 4 * h <= tokenGateLimit {
+        usesContextTable = r <= contextTableRegionLimit
+        if vocabularySize * 4 * h <= tokenGateLimit {
             // One sgemm (V x 4h x e), on one OpenBLAS thread like every other BLAS call of the library
             // (docs/ARCHITECTURE.md): OpenBLAS's spinning helper threads only cost time on a busy machine.
             BLASThreads.apply(1)

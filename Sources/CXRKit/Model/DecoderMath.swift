@@ -35,22 +35,14 @@ enum DecoderMath {
         }
     }
 
-    /// A new array C[m, n] = A[m, k] · B[n, k]ᵀ (row i of A at `i * lda`, row j of B at `j * ldb`; m >= 2),
-    /// computed as `multiplyTransposed` with beta = 0 but without zero-filling C first: with m >= 2 every
-    /// element is written by sgemm with beta = 0, which never reads C.
+    /// A new array C[m, n] = A[m, k] · B[n, k]ᵀ (row i of A at `i * lda`, row j of B at `j * ldb`).
+    /// C is zero-filled first: whether sgemm with beta = 0 reads C (and so whether uninitialized memory
+    /// could turn into NaN) depends on the OpenBLAS build, and the fill costs little next to the product.
     static func productTransposed(rows m: Int, columns n: Int, depth k: Int,
                                   _ a: [Float], lda: Int, _ b: [Float], ldb: Int) -> [Float] {
-        precondition(m >= 2 && n >= 1 && k >= 1)
-        assert((m - 1) * lda + k <= a.count && (n - 1) * ldb + k <= b.count)
-        return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
-            a.withUnsafeBufferPointer { aBuffer in
-                b.withUnsafeBufferPointer { bBuffer in
-                    FewRowProduct.multiply(rows: m, columns: n, depth: k, a: aBuffer.baseAddress!, lda: lda,
-                                           b: bBuffer.baseAddress!, ldb: ldb, c: c.baseAddress!, ldc: n, beta: 0)
-                }
-            }
-            initialized = m * n
-        }
+        var c = [Float](repeating: 0, count: m * n)
+        multiplyTransposed(rows: m, columns: n, depth: k, a, lda: lda, b, ldb: ldb, into: &c, ldc: n, beta: 0)
+        return c
     }
 
     /// C[m, n] += A[m, k] · B[k, n] (both dense, row-major), for small products (one sgemm call).

@@ -88,6 +88,11 @@ struct ModelMetadata: Sendable {
             guard !names.isEmpty else {
                 throw CXRError.invalidModel("metadata labels is an empty array; omit it when there is no findings head")
             }
+            // Labels name the head's outputs: callers look them up by name (the CLI's findings map).
+            var seen = Set<String>()
+            for (index, name) in names.enumerated() where !seen.insert(name).inserted {
+                throw CXRError.invalidModel("metadata labels repeat \"\(name)\" (at index \(index)); each label must be unique")
+            }
             labels = names
         }
 
