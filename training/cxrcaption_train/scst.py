@@ -108,6 +108,17 @@ def evaluate(model, features, entries, info, beam=3):
     return {"cider_d": cider, "precision": pr["precision"], "recall": pr["recall"], "distinct": distinct}, texts
 
 
+def export(model, info, path, dtype, note):
+    """Writes the fine-tuned model with the starting file's metadata, its description extended by `note`."""
+    model.eval()
+    raw = info["raw"]
+    base = (raw.get("description") or "").rstrip()
+    separator = " " if base.endswith(".") else ("; " if base else "")
+    export_model(model, path, info["vocab"], info["special"], info["join"], labels=info["labels"] or None,
+                 dtype=dtype, tokenizer=raw.get("tokenizer"), name=raw.get("name"),
+                 description=f"{base}{separator}Decoder fine-tuned by SCST ({note}).")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="a stage-2 cxrcaption/1 file (the starting point)")
@@ -215,13 +226,8 @@ def main(argv=None):
              "select": round(score, 4), "best_epoch": best_epoch, "seconds": round(time.time() - t0, 1)})
 
     model.decoder.load_state_dict(best_state)
-    model.eval()
     path = a.export or os.path.join(a.out, "model.safetensors")
-    raw = info["raw"]
-    export_model(model, path, info["vocab"], special, info["join"], labels=info["labels"] or None, dtype=a.dtype,
-                 tokenizer=raw.get("tokenizer"), name=raw.get("name"),
-                 description=(raw.get("description") or "") + f"; decoder fine-tuned by SCST (mention weight "
-                                                              f"{a.mention_weight}, epoch {best_epoch})")
+    export(model, info, path, a.dtype, f"mention weight {a.mention_weight}, epoch {best_epoch}")
     log({"event": "exported", "path": path, "best_epoch": best_epoch, "select": best})
 
 
