@@ -16,12 +16,12 @@ public final class CaptionModel: Sendable {
     /// Loads and validates a `.safetensors` model file (docs/WEIGHTS.md).
     /// Throws `CXRError` `.io` when the file cannot be read, `.invalidModel` naming the problem otherwise.
     public convenience init(contentsOfFile path: String) throws {
-        try self.init(loaded: ModelLoader.load(path: path))
+        try self.init(loaded: ModelLoader.load(path: path, threeByThree: .winograd))
     }
 
     /// Loads and validates a model from the bytes of a weights file; the bytes are not retained.
     public convenience init(bytes: UnsafeRawBufferPointer) throws {
-        try self.init(loaded: ModelLoader.load(bytes: bytes))
+        try self.init(loaded: ModelLoader.load(bytes: bytes, threeByThree: .winograd))
     }
 
     /// Builds the networks of a validated model.

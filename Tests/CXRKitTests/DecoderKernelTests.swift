@@ -247,7 +247,7 @@ final class DecoderKernelTests: XCTestCase {
             XCTAssertEqual(a.decoder.outputContext, b.decoder.outputContext, "\(dtype)")
             XCTAssertEqual(a.decoder.embedding, b.decoder.embedding, "\(dtype)")
             XCTAssertEqual(a.encoder.conv0.weight, b.encoder.conv0.weight, "\(dtype)")
-            XCTAssertEqual(a.encoder.blocks[3][0].conv2.weight, b.encoder.blocks[3][0].conv2.weight, "\(dtype)")
+            XCTAssertEqual(a.encoder.blocks[3][0].conv2.oihw?.weight, b.encoder.blocks[3][0].conv2.oihw?.weight, "\(dtype)")
             XCTAssertEqual(a.encoder.norm5.scale, b.encoder.norm5.scale, "\(dtype)")
             XCTAssertEqual(a.findings?.weight, b.findings?.weight, "\(dtype)")
         }

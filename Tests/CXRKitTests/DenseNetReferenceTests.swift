@@ -45,8 +45,8 @@ enum DenseNetTestModel {
                     norm1: randomNorm(channels, &random),
                     conv1: randomConv(out: bottleneck, in: channels, kernel: 1, stride: 1, padding: 0, &random),
                     norm2: randomNorm(bottleneck, &random),
-                    conv2: randomConv(out: config.growthRate, in: bottleneck, kernel: 3, stride: 1, padding: 1,
-                                      &random)))
+                    conv2: .oihw(randomConv(out: config.growthRate, in: bottleneck, kernel: 3, stride: 1,
+                                            padding: 1, &random))))
                 channels += config.growthRate
             }
             blocks.append(block)
@@ -76,7 +76,7 @@ enum DenseNetTestModel {
         for (index, block) in weights.blocks.enumerated() {
             for layer in block {
                 let bottleneck = conv(bnReLU(x, layer.norm1), layer.conv1)
-                let new = conv(bnReLU(bottleneck, layer.norm2), layer.conv2)
+                let new = conv(bnReLU(bottleneck, layer.norm2), layer.conv2.oihw!)
                 x = x.appending(new)
             }
             if index < weights.transitions.count {

@@ -53,7 +53,7 @@ final class WeightsGoldenFixtureTests: XCTestCase {
         XCTAssertEqual(weights.encoder.norm5.channels, model.config.featureChannels)
         XCTAssertEqual(weights.decoder.outputContext, try raw.floats(named: "decoder.out_c.weight").values)
         XCTAssertEqual(weights.decoder.embedding, try raw.floats(named: "decoder.embedding.weight").values)
-        XCTAssertEqual(weights.encoder.blocks[1][1].conv2.weight,
+        XCTAssertEqual(weights.encoder.blocks[1][1].conv2.oihw?.weight,
                        try raw.floats(named: "encoder.features.denseblock2.denselayer2.conv2.weight").values)
         XCTAssertEqual(weights.findings?.bias, try raw.floats(named: "findings.bias").values)
         let lstmBias = zip(try raw.floats(named: "decoder.lstm.bias_ih").values,

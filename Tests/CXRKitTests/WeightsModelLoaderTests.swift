@@ -41,9 +41,10 @@ final class WeightsModelLoaderTests: XCTestCase {
         let layer = encoder.blocks[2][0]
         XCTAssertEqual([layer.conv1.outChannels, layer.conv1.inChannels, layer.conv1.kernel, layer.conv1.padding],
                        [8, 5, 1, 0])
-        XCTAssertEqual([layer.conv2.outChannels, layer.conv2.inChannels, layer.conv2.kernel, layer.conv2.stride,
-                        layer.conv2.padding], [4, 8, 3, 1, 1])
-        XCTAssertEqual(layer.conv2.weight, tiny.values("encoder.features.denseblock3.denselayer1.conv2.weight"))
+        let conv2 = try XCTUnwrap(layer.conv2.oihw, "ModelLoader.load keeps the OIHW weights")
+        XCTAssertEqual([conv2.outChannels, conv2.inChannels, conv2.kernel, conv2.stride, conv2.padding],
+                       [4, 8, 3, 1, 1])
+        XCTAssertEqual(conv2.weight, tiny.values("encoder.features.denseblock3.denselayer1.conv2.weight"))
         XCTAssertEqual(encoder.transitions.count, 3)
         XCTAssertEqual(encoder.transitions.map { $0.conv.outChannels }, [6, 5, 4])
         XCTAssertEqual(encoder.transitions.map { $0.conv.inChannels }, [12, 10, 9])

@@ -19,6 +19,12 @@ struct WinogradConvolution: Sendable {
 
     /// Transforms PyTorch's OIHW 3x3 weights (`oihw.count` = out x in x 9, sizes already validated).
     init(outChannels: Int, inChannels: Int, oihw: [Float]) {
+        self = oihw.withUnsafeBufferPointer { Self(outChannels: outChannels, inChannels: inChannels, oihw: $0) }
+    }
+
+    /// Transforms OIHW 3x3 weights held anywhere (the loader's reused read buffer, so that the raw weights
+    /// never get memory of their own); `oihw` is only read during the call.
+    init(outChannels: Int, inChannels: Int, oihw: UnsafeBufferPointer<Float>) {
         precondition(outChannels >= 1 && inChannels >= 1 && oihw.count == outChannels * inChannels * 9,
                      "Winograd convolution \(outChannels)x\(inChannels)x3x3 with \(oihw.count) weights")
         self.outChannels = outChannels
@@ -26,14 +32,12 @@ struct WinogradConvolution: Sendable {
         let plane = outChannels * inChannels
         // Every element of U is written below, so the array starts uninitialized (no zero-fill pass).
         transformed = [Float](unsafeUninitializedCapacity: 16 * plane) { u, initialized in
-            oihw.withUnsafeBufferPointer { w in
-                var pair = 0
-                while pair < plane {
-                    let count = min(4, plane - pair)
-                    Self.transformFilters(w.baseAddress! + pair * 9, count: count, into: u.baseAddress! + pair,
-                                          plane: plane)
-                    pair += count
-                }
+            var pair = 0
+            while pair < plane {
+                let count = min(4, plane - pair)
+                Self.transformFilters(oihw.baseAddress! + pair * 9, count: count, into: u.baseAddress! + pair,
+                                      plane: plane)
+                pair += count
             }
             initialized = 16 * plane
         }

@@ -96,17 +96,34 @@ final class AttentionDecoder: Sendable {
         attentionSize = a
         self.vocabularySize = vocabularySize
         regionCount = r
-        self.weights = weights
+        var kept = weights
+        kept.tokenGates = nil  // kept once, in `tokenGates`
+        self.weights = kept
         usesContextTable = r <= contextTableRegionLimit
         if vocabularySize * 4 * h <= tokenGateLimit {
-            // One sgemm (V x 4h x e), on one OpenBLAS thread like every other BLAS call of the library
-            // (docs/ARCHITECTURE.md): OpenBLAS's spinning helper threads only cost time on a busy machine.
-            BLASThreads.apply(1)
-            tokenGates = DecoderMath.productTransposed(rows: vocabularySize, columns: 4 * h, depth: e,
-                                                       weights.embedding, lda: e, weights.lstmInputWeight, ldb: e + f)
+            // The loader computes the table on its decoder thread; take it when it is there.
+            if let loaded = weights.tokenGates, loaded.count == vocabularySize * 4 * h {
+                tokenGates = loaded
+            } else {
+                tokenGates = Self.tokenGateTable(weights, hidden: h, embed: e, featureChannels: f,
+                                                 vocabularySize: vocabularySize)
+            }
         } else {
             tokenGates = nil
         }
+    }
+
+    /// W_ih[:, :e] · E[y] for every token y, [V, 4h] (see `tokenGates`): one sgemm (V x 4h x e), on one
+    /// OpenBLAS thread like every other BLAS call of the library (docs/ARCHITECTURE.md): OpenBLAS's
+    /// spinning helper threads only cost time on a busy machine. The arrays must have the sizes the
+    /// arguments imply (`init` checks them; the loader has validated every shape).
+    static func tokenGateTable(_ weights: DecoderWeights, hidden h: Int, embed e: Int, featureChannels f: Int,
+                               vocabularySize: Int) -> [Float] {
+        precondition(weights.embedding.count == vocabularySize * e
+                     && weights.lstmInputWeight.count == 4 * h * (e + f), "token-gate table of mis-sized weights")
+        BLASThreads.apply(1)
+        return DecoderMath.productTransposed(rows: vocabularySize, columns: 4 * h, depth: e,
+                                             weights.embedding, lda: e, weights.lstmInputWeight, ldb: e + f)
     }
 
     /// The decoder of a loaded model.

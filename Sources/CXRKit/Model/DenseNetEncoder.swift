@@ -61,19 +61,9 @@ final class DenseNetEncoder: Sendable {
                 let conv1 = try DenseNetWeightsCheck.convolution(
                     layer.conv1, out: plan.bottleneckChannels, in: channels, kernel: 1, stride: 1,
                     padding: 0, name: name + "conv1.weight")
-                let conv2: ThreeByThree
-                if winograd {
-                    try DenseNetWeightsCheck.validate(
-                        layer.conv2, out: plan.growthRate, in: plan.bottleneckChannels, kernel: 3, stride: 1,
-                        padding: 1, name: name + "conv2.weight")
-                    conv2 = .winograd(WinogradConvolution(outChannels: plan.growthRate,
-                                                          inChannels: plan.bottleneckChannels,
-                                                          oihw: layer.conv2.weight))
-                } else {
-                    conv2 = .im2col(try DenseNetWeightsCheck.convolution(
-                        layer.conv2, out: plan.growthRate, in: plan.bottleneckChannels, kernel: 3, stride: 1,
-                        padding: 1, name: name + "conv2.weight"))
-                }
+                let conv2 = try Self.threeByThree(layer.conv2, out: plan.growthRate,
+                                                  in: plan.bottleneckChannels, winograd: winograd,
+                                                  name: name + "conv2.weight")
                 packed.append(PackedDenseLayer(
                     norm1: layer.norm1,
                     conv1: conv1,
@@ -96,6 +86,34 @@ final class DenseNetEncoder: Sendable {
         self.transitions = transitions
         try DenseNetWeightsCheck.norm(weights.norm5, channels: plan.featureChannels, name: prefix + "norm5")
         norm5 = weights.norm5
+    }
+
+    /// A dense layer's conv2 in the kernel's form: OIHW weights are checked and transformed (Winograd) or
+    /// repacked (im2col); weights the loader already transformed are checked and kept (they cannot run
+    /// as im2col).
+    private static func threeByThree(_ weights: ThreeByThreeWeights, out: Int, in inChannels: Int,
+                                     winograd: Bool, name: String) throws -> ThreeByThree {
+        switch weights {
+        case .oihw(let conv):
+            if !winograd {
+                return .im2col(try DenseNetWeightsCheck.convolution(
+                    conv, out: out, in: inChannels, kernel: 3, stride: 1, padding: 1, name: name))
+            }
+            try DenseNetWeightsCheck.validate(conv, out: out, in: inChannels, kernel: 3, stride: 1, padding: 1,
+                                              name: name)
+            return .winograd(WinogradConvolution(outChannels: out, inChannels: inChannels, oihw: conv.weight))
+        case .winograd(let transformed):
+            guard winograd else {
+                throw CXRError.invalidArgument("\(name) was loaded Winograd-transformed; the im2col encoder "
+                                               + "needs the OIHW weights")
+            }
+            guard transformed.outChannels == out, transformed.inChannels == inChannels,
+                  transformed.transformed.count == 16 * out * inChannels else {
+                throw CXRError.invalidModel("\(name) is Winograd-transformed \(transformed.outChannels) x "
+                                            + "\(transformed.inChannels), expected \(out) x \(inChannels)")
+            }
+            return .winograd(transformed)
+        }
     }
 
     /// Channels of V (F).

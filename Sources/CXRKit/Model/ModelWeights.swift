@@ -26,7 +26,20 @@ struct DenseLayerWeights: Sendable {
     var norm1: FoldedBatchNorm
     var conv1: ConvolutionWeights
     var norm2: FoldedBatchNorm
-    var conv2: ConvolutionWeights
+    var conv2: ThreeByThreeWeights
+}
+
+/// A dense layer's 3x3 convolution as loaded: PyTorch's OIHW weights, or their Winograd transform made
+/// while loading (`ModelLoader`'s `.winograd` form: the raw weights then never get memory of their own).
+enum ThreeByThreeWeights: Sendable {
+    case oihw(ConvolutionWeights)
+    case winograd(WinogradConvolution)
+
+    /// The OIHW weights, when they were kept.
+    var oihw: ConvolutionWeights? {
+        if case .oihw(let weights) = self { return weights }
+        return nil
+    }
 }
 
 /// A transition between blocks: norm -> ReLU -> conv (1x1, halves channels) -> 2x2 average pool.
@@ -71,6 +84,9 @@ struct DecoderWeights: Sendable {
     var outputBias: [Float]
     /// W_ec: [V, F] (no bias).
     var outputContext: [Float]
+    /// `AttentionDecoder.tokenGates` ([V, 4h]) when the loader computed it beside the encoder's work; nil:
+    /// the decoder computes it itself (when its limit allows).
+    var tokenGates: [Float]? = nil
 }
 
 /// The optional multi-label findings head: sigmoid(weight · V_gav + bias).

@@ -13,8 +13,9 @@ import Darwin
 ///
 /// Opening checks that the path names a regular file (a FIFO or a device is rejected without blocking or
 /// reading from it) of at most `maximumSize` bytes. A read that comes up short (the file shrank while
-/// being read) throws instead of returning partial data.
-final class ReadableFile {
+/// being read) throws instead of returning partial data. Immutable, and `pread` keeps no file position, so
+/// several threads may read one file at once.
+final class ReadableFile: Sendable {
     let path: String
     /// Size in bytes when opened.
     let size: Int

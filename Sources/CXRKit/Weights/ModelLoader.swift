@@ -40,24 +40,37 @@ public enum ModelLoader {
     /// header is read and validated, and each tensor is read from the file straight into its array
     /// (`ReadableFile`): the file is never held in memory as a whole.
     public static func load(path: String) throws -> LoadedModel {
+        try load(path: path, threeByThree: .oihw)
+    }
+
+    /// `load(path:)` with the dense layers' 3x3 convolutions in the given form.
+    static func load(path: String, threeByThree: ThreeByThreeForm) throws -> LoadedModel {
         let file = try ReadableFile(path: path, maximumSize: maximumFileSize)
         let prefix = try file.bytes(at: 0, count: min(8, file.size))
         let headerEnd = try prefix.withUnsafeBytes { try SafeTensorsLayout.headerEnd(prefix: $0, fileSize: file.size) }
         let header = try file.bytes(at: 0, count: headerEnd)
         let layout = try header.withUnsafeBytes { try SafeTensorsLayout.parse(header: $0, fileSize: file.size) }
-        return try load(layout: layout, source: .file(file))
+        return try load(layout: layout, source: .file(file), threeByThree: threeByThree)
     }
 
     /// Loads a model from the bytes of a weights file; the bytes are not retained.
-    static func load(bytes: UnsafeRawBufferPointer) throws -> LoadedModel {
-        try load(layout: try SafeTensorsLayout.parse(bytes), source: .memory(bytes))
+    static func load(bytes: UnsafeRawBufferPointer, threeByThree: ThreeByThreeForm = .oihw) throws -> LoadedModel {
+        try load(layout: try SafeTensorsLayout.parse(bytes), source: .memory(bytes), threeByThree: threeByThree)
     }
 
-    private static func load(layout: SafeTensorsLayout, source: TensorSource) throws -> LoadedModel {
+    /// Validates the tensors, then reads them: the encoder's on this thread, the decoder's and the findings
+    /// head's at the same time on another (`ConcurrentPair`; an encoder error wins when both fail).
+    private static func load(layout: SafeTensorsLayout, source: TensorSource,
+                             threeByThree: ThreeByThreeForm) throws -> LoadedModel {
         let metadata = try ModelMetadata.parse(layout.metadata)
         let summary = try validateTensors(layout, metadata: metadata)
-        let reader = TensorReader(layout: layout, source: source, config: metadata.config)
-        let weights = try reader.modelWeights(hasFindings: metadata.labels != nil)
+        let reader = TensorReader(layout: layout, source: source, config: metadata.config,
+                                  threeByThree: threeByThree)
+        let hasFindings = metadata.labels != nil
+        let (encoder, (decoder, findings)) = try ConcurrentPair.run({ try reader.encoderWeights() }) {
+            (try reader.decoderWeights(), hasFindings ? try reader.findingsWeights() : nil)
+        }
+        let weights = ModelWeights(encoder: encoder, decoder: decoder, findings: findings)
         return LoadedModel(config: metadata.config, vocabulary: metadata.vocabulary, labels: metadata.labels ?? [],
                            formatVersion: metadata.formatVersion, metadata: layout.metadata,
                            problems: metadata.problems, tensorSummary: summary, weights: weights)
@@ -128,8 +141,18 @@ public enum ModelLoader {
     }
 }
 
-/// Where the loader reads tensor bytes from.
-private enum TensorSource {
+/// The form `ModelLoader` gives the dense layers' 3x3 convolutions (`ThreeByThreeWeights`).
+enum ThreeByThreeForm: Sendable {
+    /// PyTorch's OIHW weights, as in the file (for inspection, tests and the im2col encoder).
+    case oihw
+    /// Winograd-transformed while reading, each tensor through one reused buffer, so that the 8.5 MB of
+    /// raw weights of DenseNet-121 never get pages of their own (what `CaptionModel` loads).
+    case winograd
+}
+
+/// Where the loader reads tensor bytes from. Both threads of a load read it; the memory a `.memory`
+/// source points to outlives the load (the caller's bytes), so sharing it is safe.
+private enum TensorSource: @unchecked Sendable {
     /// A whole weights file in memory.
     case memory(UnsafeRawBufferPointer)
     /// An open weights file, read tensor by tensor.
@@ -137,32 +160,46 @@ private enum TensorSource {
 }
 
 /// Reads validated tensors and assembles `ModelWeights`.
-private struct TensorReader {
+private struct TensorReader: Sendable {
     let layout: SafeTensorsLayout
     let source: TensorSource
     let config: ModelConfig
+    let threeByThree: ThreeByThreeForm
     let index: [String: SafeTensorInfo]
 
-    init(layout: SafeTensorsLayout, source: TensorSource, config: ModelConfig) {
+    init(layout: SafeTensorsLayout, source: TensorSource, config: ModelConfig, threeByThree: ThreeByThreeForm) {
         self.layout = layout
         self.source = source
         self.config = config
+        self.threeByThree = threeByThree
         var index: [String: SafeTensorInfo] = [:]
         for tensor in layout.tensors { index[tensor.name] = tensor }
         self.index = index
     }
 
     func floats(_ name: String) throws -> [Float] {
+        let tensor = try info(name)
+        return try [Float](unsafeUninitializedCapacity: tensor.elementCount) { output, initialized in
+            try read(tensor, into: output)
+            initialized = tensor.elementCount
+        }
+    }
+
+    private func info(_ name: String) throws -> SafeTensorInfo {
         guard let tensor = index[name] else { throw CXRError.invalidModel("missing tensor \(name)") }
-        let values: [Float]
+        return tensor
+    }
+
+    /// Reads `tensor` into `output` (exactly its element count) and checks that every value is finite.
+    private func read(_ tensor: SafeTensorInfo, into output: UnsafeMutableBufferPointer<Float>) throws {
         switch source {
-        case .memory(let bytes): values = try layout.floats(of: tensor, in: bytes)
-        case .file(let file): values = try layout.floats(of: tensor, from: file)
+        case .memory(let bytes): try layout.read(tensor, in: bytes, into: output)
+        case .file(let file): try layout.read(tensor, from: file, into: output)
         }
-        if let bad = values.withUnsafeBufferPointer({ TensorDecoding.firstNonFinite($0) }) {
-            throw CXRError.invalidModel("tensor \(name)[\(bad)] is \(values[bad]); model parameters must be finite")
+        if let bad = TensorDecoding.firstNonFinite(UnsafeBufferPointer(output)) {
+            throw CXRError.invalidModel("tensor \(tensor.name)[\(bad)] is \(output[bad]); model parameters must "
+                + "be finite")
         }
-        return values
     }
 
     func batchNorm(_ prefix: String) throws -> FoldedBatchNorm {
@@ -184,11 +221,33 @@ private struct TensorReader {
                                   padding: padding, weight: try floats(name))
     }
 
-    func modelWeights(hasFindings: Bool) throws -> ModelWeights {
+    /// A dense layer's 3x3 convolution in the form asked for. The `.winograd` form reads the tensor into
+    /// `scratch` (grown as needed, reused for every layer) and transforms it from there.
+    func threeByThree(_ name: String, scratch: inout [Float]) throws -> ThreeByThreeWeights {
+        let tensor = try info(name)
+        let shape = tensor.shape  // validated: [out, in, 3, 3]
+        guard threeByThree == .winograd, shape.count == 4, shape[0] >= 1, shape[1] >= 1, shape[2] == 3,
+              shape[3] == 3 else {
+            // (Any other shape stays OIHW; the encoder rejects it by name.)
+            return .oihw(try convolution(name, kernel: 3, stride: 1, padding: 1))
+        }
+        if scratch.count < tensor.elementCount {
+            scratch = [Float](repeating: 0, count: tensor.elementCount)
+        }
+        return try scratch.withUnsafeMutableBufferPointer { buffer in
+            let weights = UnsafeMutableBufferPointer(rebasing: buffer[0..<tensor.elementCount])
+            try read(tensor, into: weights)
+            return .winograd(WinogradConvolution(outChannels: shape[0], inChannels: shape[1],
+                                                 oihw: UnsafeBufferPointer(weights)))
+        }
+    }
+
+    func encoderWeights() throws -> EncoderWeights {
         let conv0 = try convolution("encoder.features.conv0.weight", kernel: 7, stride: 2, padding: 3)
         let norm0 = try batchNorm("encoder.features.norm0")
         var blocks: [[DenseLayerWeights]] = []
         var transitions: [TransitionWeights] = []
+        var scratch: [Float] = []
         for (blockIndex, layers) in config.blockConfig.enumerated() {
             var block: [DenseLayerWeights] = []
             for layer in stride(from: 1, through: layers, by: 1) {
@@ -197,7 +256,7 @@ private struct TensorReader {
                     norm1: try batchNorm("\(prefix).norm1"),
                     conv1: try convolution("\(prefix).conv1.weight", kernel: 1, stride: 1, padding: 0),
                     norm2: try batchNorm("\(prefix).norm2"),
-                    conv2: try convolution("\(prefix).conv2.weight", kernel: 3, stride: 1, padding: 1)))
+                    conv2: try threeByThree("\(prefix).conv2.weight", scratch: &scratch)))
             }
             blocks.append(block)
             if blockIndex != config.blockConfig.count - 1 {
@@ -207,13 +266,31 @@ private struct TensorReader {
                     conv: try convolution("\(prefix).conv.weight", kernel: 1, stride: 1, padding: 0)))
             }
         }
-        let encoder = EncoderWeights(conv0: conv0, norm0: norm0, blocks: blocks, transitions: transitions,
-                                     norm5: try batchNorm("encoder.features.norm5"))
+        return EncoderWeights(conv0: conv0, norm0: norm0, blocks: blocks, transitions: transitions,
+                              norm5: try batchNorm("encoder.features.norm5"))
+    }
 
+    /// The decoder's weights, with the token-gate table when the decoder will want it (its sgemm then
+    /// runs on the loader's decoder thread, beside the encoder's reading and Winograd transforms).
+    func decoderWeights() throws -> DecoderWeights {
+        var weights = try decoderTensors()
+        let vocabularySize = index["decoder.embedding.weight"]!.shape[0]  // validated: [V, e]
+        let (gates, overflow) = vocabularySize.multipliedReportingOverflow(by: 4 * config.hidden)
+        if !overflow, gates <= AttentionDecoder.tokenGateLimit,
+           weights.embedding.count == vocabularySize * config.embed,
+           weights.lstmInputWeight.count == 4 * config.hidden * (config.embed + config.featureChannels) {
+            weights.tokenGates = AttentionDecoder.tokenGateTable(
+                weights, hidden: config.hidden, embed: config.embed, featureChannels: config.featureChannels,
+                vocabularySize: vocabularySize)
+        }
+        return weights
+    }
+
+    private func decoderTensors() throws -> DecoderWeights {
         let biasIH = try floats("decoder.lstm.bias_ih")
         let biasHH = try floats("decoder.lstm.bias_hh")
         let lstmBias = zip(biasIH, biasHH).map { Float(Double($0) + Double($1)) }
-        let decoder = DecoderWeights(
+        return DecoderWeights(
             embedding: try floats("decoder.embedding.weight"),
             lstmInputWeight: try floats("decoder.lstm.weight_ih"),
             lstmHiddenWeight: try floats("decoder.lstm.weight_hh"),
@@ -225,11 +302,9 @@ private struct TensorReader {
             outputHidden: try floats("decoder.out_h.weight"),
             outputBias: try floats("decoder.out_h.bias"),
             outputContext: try floats("decoder.out_c.weight"))
+    }
 
-        var findings: FindingsHeadWeights? = nil
-        if hasFindings {
-            findings = FindingsHeadWeights(weight: try floats("findings.weight"), bias: try floats("findings.bias"))
-        }
-        return ModelWeights(encoder: encoder, decoder: decoder, findings: findings)
+    func findingsWeights() throws -> FindingsHeadWeights {
+        FindingsHeadWeights(weight: try floats("findings.weight"), bias: try floats("findings.bias"))
     }
 }

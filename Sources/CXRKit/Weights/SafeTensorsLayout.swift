@@ -199,56 +199,79 @@ struct SafeTensorsLayout: Sendable {
 
     /// The values of `tensor` widened to Float32. `file` is the whole file the layout was parsed from.
     func floats(of tensor: SafeTensorInfo, in file: UnsafeRawBufferPointer) throws -> [Float] {
-        guard tensor.dtype.isReadableAsFloat else {
-            throw CXRError.invalidModel("tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); only F32, F16 "
-                + "and BF16 tensors can be read")
+        try [Float](unsafeUninitializedCapacity: tensor.elementCount) { output, initialized in
+            try read(tensor, in: file, into: output)
+            initialized = tensor.elementCount
         }
+    }
+
+    /// Writes the values of `tensor` widened to Float32 into `output` (exactly `tensor.elementCount` floats).
+    /// `file` is the whole file the layout was parsed from.
+    func read(_ tensor: SafeTensorInfo, in file: UnsafeRawBufferPointer,
+              into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkReadable(tensor, into: output)
         let start = dataOffset + tensor.dataRange.lowerBound
         let end = dataOffset + tensor.dataRange.upperBound
         guard start >= dataOffset, end <= file.count else {
             throw CXRError.invalidArgument("tensor \(tensor.name) lies outside the given buffer")
         }
-        return TensorDecoding.floats(UnsafeRawBufferPointer(rebasing: file[start..<end]),
-                                     dtype: tensor.dtype, count: tensor.elementCount)
+        guard tensor.elementCount > 0 else { return }
+        TensorDecoding.decode(UnsafeRawBufferPointer(rebasing: file[start..<end]), dtype: tensor.dtype,
+                              count: tensor.elementCount, into: output.baseAddress!)
     }
 
     /// The values of `tensor` widened to Float32, read from `file` (the file the layout was parsed from)
     /// straight into the returned array: F32 with no copy in between, F16 and BF16 through a small buffer.
     func floats(of tensor: SafeTensorInfo, from file: ReadableFile) throws -> [Float] {
-        guard tensor.dtype.isReadableAsFloat else {
-            throw CXRError.invalidModel("tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); only F32, F16 "
-                + "and BF16 tensors can be read")
+        try [Float](unsafeUninitializedCapacity: tensor.elementCount) { output, initialized in
+            try read(tensor, from: file, into: output)
+            initialized = tensor.elementCount
         }
+    }
+
+    /// Reads the values of `tensor` widened to Float32 from `file` (the file the layout was parsed from)
+    /// into `output` (exactly `tensor.elementCount` floats): F32 with no copy in between, F16 and BF16
+    /// through a 64 KiB buffer.
+    func read(_ tensor: SafeTensorInfo, from file: ReadableFile, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkReadable(tensor, into: output)
         let start = dataOffset + tensor.dataRange.lowerBound
         guard dataOffset + dataSize == file.size, tensor.dataRange.upperBound <= dataSize else {
             throw CXRError.invalidArgument("tensor \(tensor.name) lies outside the given file")
         }
         let count = tensor.elementCount
-        return try [Float](unsafeUninitializedCapacity: count) { output, initialized in
-            guard count > 0 else { return }
-            if tensor.dtype == .f32 {
-                try file.read(into: UnsafeMutableRawBufferPointer(output), at: start)
-                #if _endian(big)
-                for index in 0..<count {
-                    output[index] = Float(bitPattern: UInt32(littleEndian: output[index].bitPattern))
-                }
-                #endif
-            } else {
-                let chunk = 1 << 15  // elements per read: 64 KiB of 16-bit values
-                try withUnsafeTemporaryAllocation(byteCount: chunk * 2, alignment: 16) { buffer in
-                    var done = 0
-                    while done < count {
-                        let part = min(chunk, count - done)
-                        let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(part * 2)])
-                        try file.read(into: bytes, at: start + done * 2)
-                        TensorDecoding.decode(UnsafeRawBufferPointer(bytes), dtype: tensor.dtype, count: part,
-                                              into: output.baseAddress! + done)
-                        done += part
-                    }
-                }
+        guard count > 0 else { return }
+        if tensor.dtype == .f32 {
+            try file.read(into: UnsafeMutableRawBufferPointer(output), at: start)
+            #if _endian(big)
+            for index in 0..<count {
+                output[index] = Float(bitPattern: UInt32(littleEndian: output[index].bitPattern))
             }
-            initialized = count
+            #endif
+            return
         }
+        let chunk = 1 << 15  // elements per read: 64 KiB of 16-bit values
+        try withUnsafeTemporaryAllocation(byteCount: chunk * 2, alignment: 16) { buffer in
+            var done = 0
+            while done < count {
+                let part = min(chunk, count - done)
+                let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(part * 2)])
+                try file.read(into: bytes, at: start + done * 2)
+                TensorDecoding.decode(UnsafeRawBufferPointer(bytes), dtype: tensor.dtype, count: part,
+                                      into: output.baseAddress! + done)
+                done += part
+            }
+        }
+    }
+
+    /// Throws unless `tensor` is a float tensor; `output` must hold exactly its elements (a caller's bug
+    /// otherwise, so a precondition).
+    private func checkReadable(_ tensor: SafeTensorInfo, into output: UnsafeMutableBufferPointer<Float>) throws {
+        guard tensor.dtype.isReadableAsFloat else {
+            throw CXRError.invalidModel("tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); only F32, F16 "
+                + "and BF16 tensors can be read")
+        }
+        precondition(output.count == tensor.elementCount,
+                     "\(output.count) floats given for tensor \(tensor.name) of \(tensor.elementCount)")
     }
 }
 

@@ -1,0 +1,107 @@
+import XCTest
+@testable import CXRKit
+
+/// What `CaptionModel` loads: 3x3 convolutions Winograd-transformed while reading (no raw copy kept), the
+/// decoder's tensors and token-gate table on a second thread (`ConcurrentPair`). Both must give exactly
+/// what the plain load gives, and bad files the same named errors.
+final class WeightsLoadFormTests: XCTestCase {
+    func testWinogradFormEqualsTransformingTheOIHWWeights() throws {
+        let path = NSTemporaryDirectory() + "weights-winograd-\(getpid()).safetensors"
+        defer { unlink(path) }
+        for dtype in [SafeTensorsDType.f32, .f16, .bf16] {
+            var tiny = TinyModel(withFindings: true)
+            tiny.setDType(dtype)
+            try tiny.writer().write(toFile: path)
+            let plain = try ModelLoader.load(path: path)
+            let fromFile = try ModelLoader.load(path: path, threeByThree: .winograd)
+            let fromBytes = try tiny.bytes().withUnsafeBytes { try ModelLoader.load(bytes: $0, threeByThree: .winograd) }
+            for loaded in [fromFile, fromBytes] {
+                for (block, layers) in plain.weights.encoder.blocks.enumerated() {
+                    for (index, layer) in layers.enumerated() {
+                        let raw = try XCTUnwrap(layer.conv2.oihw)
+                        let expected = WinogradConvolution(outChannels: raw.outChannels, inChannels: raw.inChannels,
+                                                           oihw: raw.weight)
+                        guard case .winograd(let got) = loaded.weights.encoder.blocks[block][index].conv2 else {
+                            return XCTFail("\(dtype) block \(block) layer \(index): not Winograd-transformed")
+                        }
+                        XCTAssertEqual(got.transformed, expected.transformed, "\(dtype) block \(block)")
+                        XCTAssertEqual([got.outChannels, got.inChannels], [raw.outChannels, raw.inChannels])
+                    }
+                }
+                XCTAssertEqual(loaded.weights.decoder.lstmInputWeight, plain.weights.decoder.lstmInputWeight)
+                XCTAssertEqual(loaded.weights.findings?.weight, plain.weights.findings?.weight)
+            }
+            // The encoders built both ways agree exactly (same U, same kernels).
+            let image: [Float] = (0..<(64 * 64)).map { (index: Int) -> Float in Float((index * 37) % 101) / 50 - 1 }
+            let a = try DenseNetEncoder(weights: plain.weights.encoder, config: plain.config)
+            let b = try DenseNetEncoder(weights: fromFile.weights.encoder, config: fromFile.config)
+            XCTAssertEqual(try a.encode(input: image, workspace: a.makeWorkspace(), threads: 1),
+                           try b.encode(input: image, workspace: b.makeWorkspace(), threads: 1), "\(dtype)")
+            assertCXRError(.invalidArgument, "was loaded Winograd-transformed") {
+                _ = try DenseNetEncoder(weights: fromFile.weights.encoder, config: fromFile.config, winograd: false)
+            }
+        }
+    }
+
+    func testLoaderTokenGateTableEqualsTheDecoders() throws {
+        let loaded = try TinyModel().load()
+        let table = try XCTUnwrap(loaded.weights.decoder.tokenGates)
+        var withoutTable = loaded.weights.decoder
+        withoutTable.tokenGates = nil
+        let own = try AttentionDecoder(weights: withoutTable, config: loaded.config,
+                                       vocabularySize: loaded.vocabulary.count)
+        XCTAssertEqual(own.tokenGates, table)
+        let taken = try AttentionDecoder(model: loaded)
+        XCTAssertEqual(taken.tokenGates, table)
+        XCTAssertNil(taken.weights.tokenGates, "the table is kept once")
+        let off = try AttentionDecoder(weights: loaded.weights.decoder, config: loaded.config,
+                                       vocabularySize: loaded.vocabulary.count, tokenGateLimit: 0)
+        XCTAssertNil(off.tokenGates, "the limit still turns the table off")
+    }
+
+    func testNonFiniteThreeByThreeWeightsAreRejectedByNameInEveryForm() throws {
+        let name = "encoder.features.denseblock2.denselayer1.conv2.weight"
+        var tiny = TinyModel()
+        let position = tiny.tensors.firstIndex { $0.name == name }!
+        tiny.tensors[position].values[9] = .nan
+        let bytes = try tiny.bytes()
+        for form in [ThreeByThreeForm.oihw, .winograd] {
+            assertCXRError(.invalidModel, "tensor \(name)[9] is nan; model parameters must be finite") {
+                _ = try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0, threeByThree: form) }
+            }
+        }
+        assertCXRError(.invalidModel, "tensor \(name)[9] is nan") {
+            _ = try bytes.withUnsafeBytes { try CaptionModel(bytes: $0) }
+        }
+    }
+
+    func testEncoderErrorsWinOverDecoderErrors() throws {
+        // Both threads fail; the encoder's (foreground) error is the one reported, whatever the timing.
+        var tiny = TinyModel()
+        for (name, index) in [("encoder.features.norm5.running_mean", 0), ("decoder.out_h.weight", 0)] {
+            let position = tiny.tensors.firstIndex { $0.name == name }!
+            tiny.tensors[position].values[index] = .infinity
+        }
+        let bytes = try tiny.bytes()
+        for _ in 0..<20 {
+            assertCXRError(.invalidModel, "tensor encoder.features.norm5.running_mean[0] is inf") {
+                _ = try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0, threeByThree: .winograd) }
+            }
+        }
+    }
+
+    func testConcurrentPairReturnsBothResultsAndPrefersTheForegroundError() throws {
+        struct Failure: Error, Equatable { var side: String }
+        let (a, b) = try ConcurrentPair.run({ (0..<1000).reduce(0, +) }) { (0..<10).map { $0 * 2 } }
+        XCTAssertEqual(a, 499_500)
+        XCTAssertEqual(b, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18])
+        XCTAssertThrowsError(try ConcurrentPair.run({ 1 }) { () throws -> Int in throw Failure(side: "background") }) {
+            XCTAssertEqual($0 as? Failure, Failure(side: "background"))
+        }
+        XCTAssertThrowsError(try ConcurrentPair.run({ () throws -> Int in throw Failure(side: "foreground") }) {
+            () throws -> Int in throw Failure(side: "background")
+        }) {
+            XCTAssertEqual($0 as? Failure, Failure(side: "foreground"))
+        }
+    }
+}
