@@ -1,6 +1,4 @@
-import Dispatch
-
-/// Splits a kernel's work into parts run on several threads (libdispatch), with OpenBLAS kept at one
+/// Splits a kernel's work into parts run on several threads (`WorkerPool`), with OpenBLAS kept at one
 /// thread per call: the encoder threads over pixel bands itself, so its element-wise loops (BN-ReLU,
 /// im2col, pooling) run in parallel too, and no BLAS call waits on OpenBLAS's own thread pool.
 enum ParallelFor {
@@ -11,7 +9,7 @@ enum ParallelFor {
             if parts == 1 { body(0) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        WorkerPool.shared.run(parts: parts, body)
     }
 
     /// Part `part` of `0..<count` split into `parts` nearly equal consecutive ranges.
