@@ -313,9 +313,11 @@ typedef struct cxr_generate_params {
     int32_t suppress_unknown;
     /* Non-zero: keep one attention map per emitted token (cxr_result_attention). Default 1. */
     int32_t return_attention;
-    /* Most threads this call may use, >= 0; 0 = all cores. Default 0. The library threads its own work and
-     * calls the system OpenBLAS single-threaded: it sets openblas_set_num_threads(1), which is process-wide,
-     * so a host that uses the same OpenBLAS for its own work sees that setting. */
+    /* Most threads this call may use, >= 0; 0 = all cores. Default 0. The library threads its own work on
+     * worker threads it starts on first use and keeps for the life of the process (they spin briefly after
+     * each job, then sleep), and calls the system OpenBLAS single-threaded: it sets
+     * openblas_set_num_threads(1), which is process-wide, so a host that uses the same OpenBLAS for its own
+     * work sees that setting. */
     int32_t n_threads;
     /* Optional (NULL = never abort). Default NULL. */
     cxr_abort_callback abort_callback;
