@@ -25,7 +25,7 @@ public final class CaptionSession {
                          shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
         try parameters.validate()
         try encode(pixels: pixels, image: image, threads: parameters.threads, shouldAbort: shouldAbort)
-        let context = try model.decoder.prepare(features: features)
+        let context = try model.decoder.prepare(features: features, parts: BLASThreads.resolve(parameters.threads))
         return try BeamSearch.run(decoder: model.decoder, context: context, vocabulary: model.vocabulary,
                                   parameters: parameters, workspace: decoderWorkspace, shouldAbort: shouldAbort)
     }

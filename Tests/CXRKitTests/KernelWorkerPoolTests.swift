@@ -48,3 +48,74 @@ final class KernelWorkerPoolTests: XCTestCase {
         XCTAssertEqual(try session.encode(modelInput: input, threads: 4), one)
     }
 }
+
+/// The decoder shares a step's products and attention among threads without changing any result.
+final class DecoderThreadsTests: XCTestCase {
+    func testFewRowProductIsTheSameWithMoreParts() {
+        let m = 3, n = 2048, k = 512
+        let a = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
+        let b = (0..<(n * k)).map { Float(($0 * 104_729) % 997) / 498 - 1 }
+        func product(parts: Int) -> [Float] {
+            var c = [Float](repeating: 0.25, count: m * n)
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        FewRowProduct.multiply(rows: m, columns: n, depth: k, a: a.baseAddress!, lda: k,
+                                               b: b.baseAddress!, ldb: k, c: c.baseAddress!, ldc: n, beta: 1,
+                                               parts: parts)
+                    }
+                }
+            }
+            return c
+        }
+        let one = product(parts: 1)
+        XCTAssertGreaterThan(n, FewRowProduct.bandRows(rows: m, depth: k), "the product must have several bands")
+        XCTAssertEqual(product(parts: 2), one)
+        XCTAssertEqual(product(parts: 5), one)
+    }
+
+    /// The per-image products: one sgemm of many rows (W_v V, P) and the V_gav GEMV, split by columns / rows.
+    func testPrepareProductsAreTheSameWithMoreParts() {
+        let m = 64, n = 300, k = 1024
+        let a = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
+        let b = (0..<(n * k)).map { Float(($0 * 104_729) % 997) / 498 - 1 }
+        let one = DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k)
+        XCTAssertEqual(DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k, parts: 2), one)
+        XCTAssertEqual(DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k, parts: 7), one)
+
+        let rows = 2048, columns = 1024
+        let matrix = (0..<(rows * (columns + 256))).map { Float(($0 * 31) % 613) / 306 - 1 }
+        let x = (0..<columns).map { Float($0 % 17) / 8 - 1 }
+        func gemv(parts: Int) -> [Float] {
+            var y = (0..<rows).map { Float($0 % 5) }
+            DecoderMath.accumulateMatrixVector(rows: rows, columns: columns, matrix, aOffset: 256, lda: columns + 256,
+                                               x, into: &y, parts: parts)
+            return y
+        }
+        let single = gemv(parts: 1)
+        XCTAssertEqual(gemv(parts: 2), single)
+        XCTAssertEqual(gemv(parts: 3), single)
+    }
+
+    func testCaptionsAreTheSameWithMoreThreads() throws {
+        let model = try CaptionModel(loaded: TinyModel(withFindings: true).load())
+        let session = try CaptionSession(model: model)
+        let side = 57
+        let bytes = (0..<(side * side)).map { UInt8(truncatingIfNeeded: ($0 &* 2654435761) >> 11) }
+        let descriptor = ImageDescriptor(width: side, height: side, format: .gray8)
+        func captions(threads: Int) throws -> [Caption] {
+            var parameters = GenerationParameters()
+            parameters.threads = threads
+            parameters.beamWidth = 4
+            parameters.maxResults = 4
+            return try bytes.withUnsafeBytes { try session.generate(pixels: $0, image: descriptor, parameters: parameters) }
+        }
+        let one = try captions(threads: 1)
+        for threads in [2, 3, 4] {
+            let more = try captions(threads: threads)
+            XCTAssertEqual(more.map(\.tokens), one.map(\.tokens), "threads \(threads)")
+            XCTAssertEqual(more.map(\.logProbability), one.map(\.logProbability), "threads \(threads)")
+            XCTAssertEqual(more.map(\.attention), one.map(\.attention), "threads \(threads)")
+        }
+    }
+}

@@ -51,6 +51,7 @@ enum BeamSearch {
         if parameters.suppressUnknown { banned[vocabulary.unknownID] = true }
 
         workspace.reserve(rows: width)
+        workspace.parts = BLASThreads.resolve(parameters.threads)
         workspace.resetState(rows: 1)
         var live = [Hypothesis()]
         var previousTokens = [vocabulary.startID]

@@ -23,10 +23,12 @@ enum FewRowProduct {
     }
 
     /// `c[i * ldc + j] = sum_p a[i * lda + p] · b[j * ldb + p] + beta · c[i * ldc + j]`.
-    /// Sizes must fit in Int32 (the caller's model validation guarantees it).
+    /// Sizes must fit in Int32 (the caller's model validation guarantees it). With `parts` > 1 the bands
+    /// are shared out among up to `parts` threads (`ParallelFor`); the bands, and so the results, are the
+    /// same as with one thread.
     static func multiply(rows m: Int, columns n: Int, depth k: Int,
                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+                         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, parts: Int = 1) {
         precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= k && ldc >= n,
                      "few-row product \(m)x\(n)x\(k) with lda \(lda) ldb \(ldb) ldc \(ldc)")
         guard m > 0, n > 0 else { return }
@@ -35,17 +37,30 @@ enum FewRowProduct {
             return
         }
         guard m <= bandedRowLimit else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
-                        a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            // One sgemm, or with `parts` > 1 one per range of B's rows (C's columns), cut at multiples of 16.
+            let blocks = (n + 15) / 16, used = min(max(parts, 1), blocks)
+            ParallelFor.run(parts: used) { part in
+                let range = ParallelFor.range(part, of: used, count: blocks)
+                let start = range.lowerBound * 16, count = min(range.upperBound * 16, n) - start
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(k), 1,
+                            a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+            }
             return
         }
         let band = bandRows(rows: m, depth: k)
-        var start = 0
-        while start < n {
-            let count = min(band, n - start)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(k), 1,
-                        a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
-            start += count
+        let bands = (n + band - 1) / band
+        func run(_ range: Range<Int>) {
+            for index in range {
+                let start = index * band, count = min(band, n - start)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(k), 1,
+                            a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+            }
+        }
+        let used = min(max(parts, 1), bands)
+        if used > 1 {
+            ParallelFor.run(parts: used) { part in run(ParallelFor.range(part, of: used, count: bands)) }
+        } else {
+            run(0..<bands)
         }
     }
 }

@@ -135,8 +135,9 @@ final class AttentionDecoder: Sendable {
     // MARK: Per image
 
     /// Computes the per-image context from the encoder output V, region-major [R, F] (row r = region
-    /// r = y * grid + x, holding its F channels).
-    func prepare(features: [Float]) throws -> DecoderImageContext {
+    /// r = y * grid + x, holding its F channels); its products shared among up to `parts` threads (the
+    /// result does not depend on it).
+    func prepare(features: [Float], parts: Int = 1) throws -> DecoderImageContext {
         let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize, v = vocabularySize
         guard features.count == r * f else {
             throw CXRError.invalidArgument(
@@ -150,17 +151,17 @@ final class AttentionDecoder: Sendable {
         }
         DecoderMath.multiplyTransposed(rows: r, columns: a, depth: f, features, lda: f,
                                        weights.attentionFeature, ldb: f,
-                                       into: &projected, ldc: a, beta: 1)
+                                       into: &projected, ldc: a, beta: 1, parts: parts)
 
         var constantGates = weights.lstmBias
         DecoderMath.accumulateMatrixVector(rows: 4 * h, columns: f, weights.lstmInputWeight,
                                            aOffset: embedSize, lda: embedSize + f, mean,
-                                           into: &constantGates)
+                                           into: &constantGates, parts: parts)
 
         var contextLogits: [Float]? = nil
         if usesContextTable {
             contextLogits = DecoderMath.productTransposed(rows: r, columns: v, depth: f, features, lda: f,
-                                                          weights.outputContext, ldb: f)
+                                                          weights.outputContext, ldb: f, parts: parts)
         }
         return DecoderImageContext(regionCount: r, featureChannels: f, features: features,
                                    meanFeatures: mean, projectedFeatures: projected,
@@ -221,17 +222,17 @@ final class AttentionDecoder: Sendable {
             }
             DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: e, workspace.embedded, lda: e,
                                            weights.lstmInputWeight, ldb: e + f,
-                                           into: &workspace.gates, ldc: 4 * h, beta: 1)
+                                           into: &workspace.gates, ldc: 4 * h, beta: 1, parts: workspace.parts)
         }
         DecoderMath.multiplyTransposed(rows: k, columns: 4 * h, depth: h, workspace.hidden, lda: h,
                                        weights.lstmHiddenWeight, ldb: h,
-                                       into: &workspace.gates, ldc: 4 * h, beta: 1)
+                                       into: &workspace.gates, ldc: 4 * h, beta: 1, parts: workspace.parts)
         updateLSTMState(rows: k, workspace: workspace)
 
         // Attention over the regions.
         DecoderMath.multiplyTransposed(rows: k, columns: a, depth: h, workspace.hidden, lda: h,
                                        weights.attentionHidden, ldb: h,
-                                       into: &workspace.attentionHidden, ldc: a, beta: 0)
+                                       into: &workspace.attentionHidden, ldc: a, beta: 0, parts: workspace.parts)
         computeAttention(rows: k, context: context, workspace: workspace)
 
         // Logits: b + W_eh h + W_ec C, where W_ec C = alphaᵀ P when P was precomputed.
@@ -240,7 +241,7 @@ final class AttentionDecoder: Sendable {
         }
         DecoderMath.multiplyTransposed(rows: k, columns: v, depth: h, workspace.hidden, lda: h,
                                        weights.outputHidden, ldb: h,
-                                       into: &workspace.logits, ldc: v, beta: 1)
+                                       into: &workspace.logits, ldc: v, beta: 1, parts: workspace.parts)
         if let table = context.contextLogits {
             DecoderMath.multiplyAccumulate(rows: k, columns: v, depth: r, workspace.attention, table,
                                            into: &workspace.logits)
@@ -249,7 +250,7 @@ final class AttentionDecoder: Sendable {
                                  into: &workspace.context)
             DecoderMath.multiplyTransposed(rows: k, columns: v, depth: f, workspace.context, lda: f,
                                            weights.outputContext, ldb: f,
-                                           into: &workspace.logits, ldc: v, beta: 1)
+                                           into: &workspace.logits, ldc: v, beta: 1, parts: workspace.parts)
         }
     }
 
@@ -279,12 +280,22 @@ final class AttentionDecoder: Sendable {
                 weights.attentionScore.withUnsafeBufferPointer { score in
                     workspace.activations.withUnsafeMutableBufferPointer { scratch in
                         workspace.attention.withUnsafeMutableBufferPointer { attention in
+                            // Scores: each region's is independent, so parts take ranges of regions
+                            // (each with its own scratch row) and the result does not depend on the parts.
+                            let parts = min(workspace.parts, r, scratch.count / max(a, 1))
+                            ParallelFor.run(parts: parts) { part in
+                                let regions = ParallelFor.range(part, of: parts, count: r)
+                                for row in 0..<k {
+                                    AdditiveAttention.scores(query: hidden.baseAddress! + row * a,
+                                                             keys: projected.baseAddress! + regions.lowerBound * a,
+                                                             weights: score.baseAddress!, width: a,
+                                                             rows: regions.count,
+                                                             scratch: scratch.baseAddress! + part * a,
+                                                             into: attention.baseAddress! + row * r + regions.lowerBound)
+                                }
+                            }
                             for row in 0..<k {
                                 let weights = attention.baseAddress! + row * r
-                                AdditiveAttention.scores(query: hidden.baseAddress! + row * a,
-                                                         keys: projected.baseAddress!, weights: score.baseAddress!,
-                                                         width: a, rows: r, scratch: scratch.baseAddress!,
-                                                         into: weights)
                                 var largest = -Float.infinity
                                 for region in 0..<r { largest = max(largest, weights[region]) }
                                 var total: Float = 0

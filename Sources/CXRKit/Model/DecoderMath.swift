@@ -16,7 +16,7 @@ enum DecoderMath {
         rows m: Int, columns n: Int, depth k: Int,
         _ a: [Float], aOffset: Int = 0, lda: Int,
         _ b: [Float], bOffset: Int = 0, ldb: Int,
-        into c: inout [Float], ldc: Int, beta: Float
+        into c: inout [Float], ldc: Int, beta: Float, parts: Int = 1
     ) {
         assert(m >= 0 && n >= 0 && k >= 0)
         assert(m == 0 || aOffset + (m - 1) * lda + k <= a.count)
@@ -29,7 +29,7 @@ enum DecoderMath {
                     FewRowProduct.multiply(rows: m, columns: n, depth: k,
                                            a: aBuffer.baseAddress! + aOffset, lda: lda,
                                            b: bBuffer.baseAddress! + bOffset, ldb: ldb,
-                                           c: cBuffer.baseAddress!, ldc: ldc, beta: beta)
+                                           c: cBuffer.baseAddress!, ldc: ldc, beta: beta, parts: parts)
                 }
             }
         }
@@ -39,9 +39,10 @@ enum DecoderMath {
     /// C is zero-filled first: whether sgemm with beta = 0 reads C (and so whether uninitialized memory
     /// could turn into NaN) depends on the OpenBLAS build, and the fill costs little next to the product.
     static func productTransposed(rows m: Int, columns n: Int, depth k: Int,
-                                  _ a: [Float], lda: Int, _ b: [Float], ldb: Int) -> [Float] {
+                                  _ a: [Float], lda: Int, _ b: [Float], ldb: Int, parts: Int = 1) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
-        multiplyTransposed(rows: m, columns: n, depth: k, a, lda: lda, b, ldb: ldb, into: &c, ldc: n, beta: 0)
+        multiplyTransposed(rows: m, columns: n, depth: k, a, lda: lda, b, ldb: ldb, into: &c, ldc: n, beta: 0,
+                           parts: parts)
         return c
     }
 
@@ -95,19 +96,25 @@ enum DecoderMath {
         }
     }
 
-    /// y[m] += A[m, n] · x[n], where row i of A starts at `aOffset + i * lda`.
+    /// y[m] += A[m, n] · x[n], where row i of A starts at `aOffset + i * lda`; with `parts` > 1, one GEMV
+    /// per range of rows (cut at multiples of 16) on up to `parts` threads.
     static func accumulateMatrixVector(rows m: Int, columns n: Int,
                                        _ a: [Float], aOffset: Int = 0, lda: Int,
-                                       _ x: [Float], into y: inout [Float]) {
+                                       _ x: [Float], into y: inout [Float], parts: Int = 1) {
         assert(m == 0 || aOffset + (m - 1) * lda + n <= a.count)
         assert(n <= x.count && m <= y.count)
         guard m > 0, n > 0 else { return }
         a.withUnsafeBufferPointer { aBuffer in
             x.withUnsafeBufferPointer { xBuffer in
                 y.withUnsafeMutableBufferPointer { yBuffer in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1,
-                                aBuffer.baseAddress! + aOffset, Int32(lda),
-                                xBuffer.baseAddress!, 1, 1, yBuffer.baseAddress!, 1)
+                    let blocks = (m + 15) / 16, used = min(max(parts, 1), blocks)
+                    ParallelFor.run(parts: used) { part in
+                        let range = ParallelFor.range(part, of: used, count: blocks)
+                        let start = range.lowerBound * 16, count = min(range.upperBound * 16, m) - start
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(n), 1,
+                                    aBuffer.baseAddress! + aOffset + start * lda, Int32(lda),
+                                    xBuffer.baseAddress!, 1, 1, yBuffer.baseAddress! + start, 1)
+                    }
                 }
             }
         }

@@ -28,8 +28,18 @@ final class DecoderWorkspace {
     var gates: [Float] = []
     /// W_h h, [capacity, a].
     var attentionHidden: [Float] = []
-    /// Scratch for one row's attention activations, [a].
+    /// Scratch for attention activations, one row of [a] per part.
     var activations: [Float] = []
+    /// Threads a step's products and attention are shared among (`ParallelFor` parts; set per call by
+    /// `BeamSearch` from the call's `threads`). Results do not depend on it.
+    var parts = 1 {
+        didSet {
+            parts = max(1, min(parts, 64))
+            if activations.count < parts * attentionSize {
+                activations = [Float](repeating: 0, count: parts * attentionSize)
+            }
+        }
+    }
     /// alpha of the last step, [capacity, R].
     var attention: [Float] = []
     /// C of the last step, [capacity, F] (only computed when the image context has no P table).
