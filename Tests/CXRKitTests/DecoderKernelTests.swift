@@ -165,24 +165,10 @@ final class DecoderKernelTests: XCTestCase {
         XCTAssertFalse(without.usesContextTable)
         var random = DecoderTestRandom(seed: 26)
         let features = random.floats(sizes.regions * sizes.features, scale: 2).map { max($0, 0) }
-        let naive = NaiveDecoder(weights: weights, sizes: sizes, features: features)
         for decoder in [withTable, without] {
-            let context = try decoder.prepare(features: features)
-            XCTAssertEqual(context.contextLogits != nil, decoder.usesContextTable)
-            let workspace = DecoderWorkspace(decoder: decoder, capacity: 3)
-            workspace.resetState(rows: 3)
-            var states = Array(repeating: (hidden: [Double](repeating: 0, count: sizes.hidden),
-                                           cell: [Double](repeating: 0, count: sizes.hidden)), count: 3)
-            for tokens in [[1, 4, 8], [6, 6, 0], [0, 2, 5]] {
-                try decoder.step(previousTokens: tokens, context: context, workspace: workspace)
-                for row in 0..<3 {
-                    let expected = naive.step(token: tokens[row], hidden: states[row].hidden, cell: states[row].cell)
-                    states[row] = (expected.hidden, expected.cell)
-                    let v = sizes.vocabulary
-                    assertDecoderClose(Array(workspace.logits[(row * v)..<((row + 1) * v)]), expected.logits,
-                                       tolerance: 1e-4, "logits, table \(decoder.usesContextTable)")
-                }
-            }
+            XCTAssertEqual(try decoder.prepare(features: features).contextLogits != nil, decoder.usesContextTable)
+            try assertStepsFollowNaive(decoder, features: features, weights: weights, sizes: sizes,
+                                       steps: [[1, 4, 8], [6, 6, 0], [0, 2, 5]], "table \(decoder.usesContextTable)")
         }
     }
 

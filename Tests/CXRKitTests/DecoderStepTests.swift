@@ -115,6 +115,36 @@ func assertDecoderClose(_ actual: [Float], _ expected: [Double], tolerance: Doub
     }
 }
 
+/// Runs `decoder` from a zero state through `steps` (each step: the previous token of every hypothesis)
+/// and checks every hypothesis's h, c, attention and logits against `NaiveDecoder` after each step.
+func assertStepsFollowNaive(_ decoder: AttentionDecoder, features: [Float], weights: DecoderWeights,
+                            sizes: DecoderSizes, steps: [[Int]], _ what: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+    let rows = steps[0].count, h = sizes.hidden, v = sizes.vocabulary, r = sizes.regions
+    let naive = NaiveDecoder(weights: weights, sizes: sizes, features: features)
+    let context = try decoder.prepare(features: features)
+    let workspace = DecoderWorkspace(decoder: decoder, capacity: rows)
+    workspace.resetState(rows: rows)
+    var states = Array(repeating: (hidden: [Double](repeating: 0, count: h), cell: [Double](repeating: 0, count: h)),
+                       count: rows)
+    for (step, tokens) in steps.enumerated() {
+        try decoder.step(previousTokens: tokens, context: context, workspace: workspace)
+        for row in 0..<rows {
+            let expected = naive.step(token: tokens[row], hidden: states[row].hidden, cell: states[row].cell)
+            states[row] = (expected.hidden, expected.cell)
+            let at = "\(what), step \(step), row \(row)"
+            assertDecoderClose(Array(workspace.hidden[(row * h)..<((row + 1) * h)]), expected.hidden,
+                               tolerance: 1e-5, "h, \(at)", file: file, line: line)
+            assertDecoderClose(Array(workspace.cell[(row * h)..<((row + 1) * h)]), expected.cell,
+                               tolerance: 1e-5, "c, \(at)", file: file, line: line)
+            assertDecoderClose(Array(workspace.attention[(row * r)..<((row + 1) * r)]), expected.attention,
+                               tolerance: 1e-5, "alpha, \(at)", file: file, line: line)
+            assertDecoderClose(Array(workspace.logits[(row * v)..<((row + 1) * v)]), expected.logits,
+                               tolerance: 1e-4, "logits, \(at)", file: file, line: line)
+        }
+    }
+}
+
 final class DecoderStepTests: XCTestCase {
     let sizes = DecoderSizes()
 
@@ -141,30 +171,9 @@ final class DecoderStepTests: XCTestCase {
         let (decoder, weights) = try makeDecoder()
         var random = DecoderTestRandom(seed: 11)
         let features = random.floats(sizes.regions * sizes.features, scale: 2).map { max($0, 0) }
-        let context = try decoder.prepare(features: features)
-        let naive = NaiveDecoder(weights: weights, sizes: sizes, features: features)
-        let workspace = DecoderWorkspace(decoder: decoder, capacity: 3)
-        workspace.resetState(rows: 3)
-        var states = Array(repeating: (hidden: [Double](repeating: 0, count: sizes.hidden),
-                                       cell: [Double](repeating: 0, count: sizes.hidden)), count: 3)
-        let tokenSequences = [[2, 5, 8], [0, 0, 3], [7, 1, 4]]
-        for step in 0..<3 {
-            let tokens = tokenSequences.map { $0[step] }
-            try decoder.step(previousTokens: tokens, context: context, workspace: workspace)
-            for row in 0..<3 {
-                let expected = naive.step(token: tokens[row], hidden: states[row].hidden, cell: states[row].cell)
-                states[row] = (expected.hidden, expected.cell)
-                let h = sizes.hidden, v = sizes.vocabulary, r = sizes.regions
-                assertDecoderClose(Array(workspace.hidden[(row * h)..<((row + 1) * h)]), expected.hidden,
-                            tolerance: 1e-5, "h step \(step) row \(row)")
-                assertDecoderClose(Array(workspace.cell[(row * h)..<((row + 1) * h)]), expected.cell,
-                            tolerance: 1e-5, "c step \(step) row \(row)")
-                assertDecoderClose(Array(workspace.attention[(row * r)..<((row + 1) * r)]), expected.attention,
-                            tolerance: 1e-5, "alpha step \(step) row \(row)")
-                assertDecoderClose(Array(workspace.logits[(row * v)..<((row + 1) * v)]), expected.logits,
-                            tolerance: 1e-4, "logits step \(step) row \(row)")
-            }
-        }
+        // hypotheses 0, 1, 2 are fed [2, 5, 8], [0, 0, 3] and [7, 1, 4]
+        try assertStepsFollowNaive(decoder, features: features, weights: weights, sizes: sizes,
+                                   steps: [[2, 0, 7], [5, 0, 1], [8, 3, 4]], "batched")
     }
 
     func testBatchedEqualsOneRowAtATime() throws {
