@@ -202,6 +202,23 @@ class Run:
         return r["stage"] == stage and r.get("finished") and (
             r["bad_epochs"] >= self.args.patience or r["epoch"] + 1 >= epochs or r.get("budget_hit", False))
 
+    def _should_stop(self, stage, epoch, bad_epochs, steps, over_budget):
+        """End of an epoch: stop on patience, the step limit or the time budget (which is logged and
+        remembered, so that --resume does not reopen the stage)."""
+        if over_budget:
+            self.budget_hit = True
+            minutes = self.args.time_budget1 if stage == 1 else self.args.time_budget2
+            log_line(self.args.out, {"event": f"stage{stage}_time_budget", "minutes": minutes, "epoch": epoch})
+        return bad_epochs >= self.args.patience or self._steps_exhausted(steps) or over_budget
+
+    def _finish_stage(self, stage, last_epoch, best, optimizer, bad_epochs):
+        """Reload the stage's best weights, save the stage as finished and log it."""
+        best_path = os.path.join(self.args.out, f"best_stage{stage}.pt")
+        if os.path.exists(best_path):
+            self.model.load_state_dict(torch.load(best_path, weights_only=False)["model"])
+        self.save(stage, last_epoch, best, optimizer, bad_epochs, finished=True)
+        log_line(self.args.out, {"event": f"stage{stage}_finished", "best_val_loss": round(best, 5)})
+
     def _steps_exhausted(self, steps):
         return self.args.max_steps and steps >= self.args.max_steps
 
@@ -256,16 +273,9 @@ class Run:
                 self.save(1, epoch, best, opt, bad, "best_stage1.pt")
                 log_line(a.out, {"stage": 1, "epoch": epoch, "val_auc_per_label": self.label_auc})
             self.save(1, epoch, best, opt, bad)
-            if bad >= a.patience or self._steps_exhausted(steps) or over:
-                if over:
-                    self.budget_hit = True
-                    log_line(a.out, {"event": "stage1_time_budget", "minutes": a.time_budget1, "epoch": epoch})
+            if self._should_stop(1, epoch, bad, steps, over):
                 break
-        best_path = os.path.join(a.out, "best_stage1.pt")
-        if os.path.exists(best_path):
-            self.model.load_state_dict(torch.load(best_path, weights_only=False)["model"])
-        self.save(1, epoch if first < a.epochs1 else first - 1, best, opt, bad, finished=True)
-        log_line(a.out, {"event": "stage1_finished", "best_val_loss": round(best, 5)})
+        self._finish_stage(1, epoch if first < a.epochs1 else first - 1, best, opt, bad)
 
     @torch.no_grad()
     def eval_stage1(self, loader):
@@ -363,16 +373,9 @@ class Run:
             if improved:
                 self.save(2, epoch, best, opt, bad, "best_stage2.pt")
             self.save(2, epoch, best, opt, bad)
-            if bad >= a.patience or self._steps_exhausted(steps) or over:
-                if over:
-                    self.budget_hit = True
-                    log_line(a.out, {"event": "stage2_time_budget", "minutes": a.time_budget2, "epoch": epoch})
+            if self._should_stop(2, epoch, bad, steps, over):
                 break
-        best_path = os.path.join(a.out, "best_stage2.pt")
-        if os.path.exists(best_path):
-            self.model.load_state_dict(torch.load(best_path, weights_only=False)["model"])
-        self.save(2, epoch if first < a.epochs2 else first - 1, best, opt, bad, finished=True)
-        log_line(a.out, {"event": "stage2_finished", "best_val_loss": round(best, 5)})
+        self._finish_stage(2, epoch if first < a.epochs2 else first - 1, best, opt, bad)
 
     @torch.no_grad()
     def eval_stage2(self, loader, encode):
