@@ -4,7 +4,7 @@
 //
 // Layers, from the outside in (arrows point one way):
 //   cxrcaption-cli, CXRCAPI (libcxrcaption.so)  ->  CXRKit (model, decoding, intake, weights, metrics)
-//   ->  kernels  ->  COpenBLAS.
+//   ->  kernels  ->  COpenBLAS, CVectorKernels.
 // CXRImageIO (PNG through libpng) serves the CLI and the tests; the core never reads files of images.
 import PackageDescription
 
@@ -23,7 +23,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "CXRKit", dependencies: ["COpenBLAS"]),
+        // The decoder's element-wise loops in C, compiled per vector width and chosen at run time.
+        .target(name: "CVectorKernels"),
+        .target(name: "CXRKit", dependencies: ["COpenBLAS", "CVectorKernels"]),
         .target(name: "CXRImageIO", dependencies: ["CPNG"]),
         // include/cxrcaption.h as a Clang module, so CXRCAPI implements the header's own structs and enums.
         .systemLibrary(name: "CCXRCAPI", path: "Sources/CCXRCAPI"),

@@ -55,23 +55,25 @@ final class DecoderThreadsTests: XCTestCase {
         let m = 3, n = 2048, k = 512
         let a = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
         let b = (0..<(n * k)).map { Float(($0 * 104_729) % 997) / 498 - 1 }
-        func product(parts: Int) -> [Float] {
+        func product(parts: Int, level: VectorLevel) -> [Float] {
             var c = [Float](repeating: 0.25, count: m * n)
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
                         FewRowProduct.multiply(rows: m, columns: n, depth: k, a: a.baseAddress!, lda: k,
                                                b: b.baseAddress!, ldb: k, c: c.baseAddress!, ldc: n, beta: 1,
-                                               parts: parts)
+                                               parts: parts, level: level)
                     }
                 }
             }
             return c
         }
-        let one = product(parts: 1)
         XCTAssertGreaterThan(n, FewRowProduct.bandRows(rows: m, depth: k), "the product must have several bands")
-        XCTAssertEqual(product(parts: 2), one)
-        XCTAssertEqual(product(parts: 5), one)
+        for level in VectorLevel.supported {  // generic: OpenBLAS's bands; then the vector kernel
+            let one = product(parts: 1, level: level)
+            XCTAssertEqual(product(parts: 2, level: level), one, "\(level)")
+            XCTAssertEqual(product(parts: 5, level: level), one, "\(level)")
+        }
     }
 
     /// The per-image products: one sgemm of many rows (W_v V, P) and the V_gav GEMV, split by columns / rows.

@@ -1,7 +1,12 @@
 import COpenBLAS
+import CVectorKernels
 
 /// `C[m, n] = A[m, k] · B[n, k]ᵀ + beta · C` for a few rows m (a beam's hypotheses) against a large
 /// weight matrix B, row-major, reading B once however many rows there are.
+///
+/// Up to `vectorRowLimit` rows, on a CPU with AVX2 and FMA, one C kernel (`cvk_few_row_product`) does it:
+/// with three rows the product is bound by multiply-adds, and the kernel keeps a rows x 4 block of sums in
+/// registers, where OpenBLAS's small-matrix path reaches about two thirds of that rate. Otherwise:
 ///
 /// sgemm on the whole product would first repack all of B (megabytes of weights) on every call, and one
 /// GEMV per row streams B once per row. OpenBLAS builds with its small-matrix path (0.3.21 here, x86-64)
@@ -11,6 +16,8 @@ import COpenBLAS
 /// One row stays a GEMV (already one pass over B); more than `bandedRowLimit` rows take one sgemm, whose
 /// packing is then worth it.
 enum FewRowProduct {
+    /// Largest m run by the vector kernel (`CVK_FEW_ROWS_MAX`).
+    static let vectorRowLimit = Int(CVK_FEW_ROWS_MAX)
     /// Largest m run as banded small products.
     static let bandedRowLimit = 32
     /// OpenBLAS's small-matrix bounds (`sgemm_small_matrix_permit`): m · n · k and m · n per call.
@@ -23,15 +30,29 @@ enum FewRowProduct {
     }
 
     /// `c[i * ldc + j] = sum_p a[i * lda + p] · b[j * ldb + p] + beta · c[i * ldc + j]`.
-    /// Sizes must fit in Int32 (the caller's model validation guarantees it). With `parts` > 1 the bands
-    /// are shared out among up to `parts` threads (`ParallelFor`); the bands, and so the results, are the
-    /// same as with one thread.
+    /// Sizes must fit in Int32 (the caller's model validation guarantees it). With `parts` > 1 the columns
+    /// (or bands) are shared out among up to `parts` threads (`ParallelFor`); the results are the same as
+    /// with one thread. `level` caps the vector kernel's instruction set (tests compare the levels).
     static func multiply(rows m: Int, columns n: Int, depth k: Int,
                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, parts: Int = 1) {
+                         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, parts: Int = 1,
+                         level: VectorLevel = .best) {
         precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= k && ldc >= n,
                      "few-row product \(m)x\(n)x\(k) with lda \(lda) ldb \(ldb) ldc \(ldc)")
         guard m > 0, n > 0 else { return }
+        if m <= vectorRowLimit, level.usable != .generic {
+            // Columns shared out in blocks of 16 (whole cache lines of C); every output is the same
+            // whichever part computes it.
+            let blocks = (n + 15) / 16, used = min(max(parts, 1), blocks)
+            ParallelFor.run(parts: used) { part in
+                let range = ParallelFor.range(part, of: used, count: blocks)
+                let start = range.lowerBound * 16, count = min(range.upperBound * 16, n) - start
+                let computed = cvk_few_row_product(level.cLevel, m, count, k, a, lda, b + start * ldb, ldb,
+                                                   c + start, ldc, beta)
+                assert(computed == 1, "the few-row kernel declined \(m) rows at \(level.usable)")
+            }
+            return
+        }
         if m == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(ldb), a, 1, beta, c, 1)
             return

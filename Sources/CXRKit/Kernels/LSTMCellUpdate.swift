@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// The element-wise half of an LSTM cell (PyTorch's gate order i, f, g, o).
 enum LSTMCellUpdate {
     /// For each unit u of one row: c = σ(f_u) · c_u + σ(i_u) · tanh(g_u); h_u = σ(o_u) · tanh(c).
@@ -6,15 +8,9 @@ enum LSTMCellUpdate {
     /// - cell: the row's `units` cell values, replaced by the new ones.
     /// - hidden: receives the row's `units` new hidden values (must not overlap `gates` or `cell`).
     ///
-    /// σ, tanh: `FastActivations` (within about 1e-6 of libm); the loop vectorizes.
+    /// σ, tanh: `FastActivations` (within about 1e-6 of libm), in `cvk_lstm_update`.
     static func apply(gates: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
-                      hidden: UnsafeMutablePointer<Float>, units: Int) {
-        let input = gates, forget = gates + units, candidate = gates + 2 * units, output = gates + 3 * units
-        for unit in 0..<units {
-            let newCell = FastActivations.sigmoid(forget[unit]) * cell[unit]
-                + FastActivations.sigmoid(input[unit]) * FastActivations.tanh(candidate[unit])
-            cell[unit] = newCell
-            hidden[unit] = FastActivations.sigmoid(output[unit]) * FastActivations.tanh(newCell)
-        }
+                      hidden: UnsafeMutablePointer<Float>, units: Int, level: VectorLevel = .best) {
+        cvk_lstm_update(level.cLevel, gates, cell, hidden, units)
     }
 }

@@ -278,34 +278,31 @@ final class AttentionDecoder: Sendable {
         workspace.attentionHidden.withUnsafeBufferPointer { hidden in
             context.projectedFeatures.withUnsafeBufferPointer { projected in
                 weights.attentionScore.withUnsafeBufferPointer { score in
-                    workspace.activations.withUnsafeMutableBufferPointer { scratch in
-                        workspace.attention.withUnsafeMutableBufferPointer { attention in
-                            // Scores: each region's is independent, so parts take ranges of regions
-                            // (each with its own scratch row) and the result does not depend on the parts.
-                            let parts = min(workspace.parts, r, scratch.count / max(a, 1))
-                            ParallelFor.run(parts: parts) { part in
-                                let regions = ParallelFor.range(part, of: parts, count: r)
-                                for row in 0..<k {
-                                    AdditiveAttention.scores(query: hidden.baseAddress! + row * a,
-                                                             keys: projected.baseAddress! + regions.lowerBound * a,
-                                                             weights: score.baseAddress!, width: a,
-                                                             rows: regions.count,
-                                                             scratch: scratch.baseAddress! + part * a,
-                                                             into: attention.baseAddress! + row * r + regions.lowerBound)
-                                }
-                            }
+                    workspace.attention.withUnsafeMutableBufferPointer { attention in
+                        // Scores: each region's is independent, so parts take ranges of regions and the
+                        // result does not depend on the parts.
+                        let parts = min(workspace.parts, r)
+                        ParallelFor.run(parts: parts) { part in
+                            let regions = ParallelFor.range(part, of: parts, count: r)
                             for row in 0..<k {
-                                let weights = attention.baseAddress! + row * r
-                                var largest = -Float.infinity
-                                for region in 0..<r { largest = max(largest, weights[region]) }
-                                var total: Float = 0
-                                for region in 0..<r {
-                                    let weight = expf(weights[region] - largest)
-                                    weights[region] = weight
-                                    total += weight
-                                }
-                                for region in 0..<r { weights[region] /= total }
+                                AdditiveAttention.scores(query: hidden.baseAddress! + row * a,
+                                                         keys: projected.baseAddress! + regions.lowerBound * a,
+                                                         weights: score.baseAddress!, width: a,
+                                                         rows: regions.count,
+                                                         into: attention.baseAddress! + row * r + regions.lowerBound)
                             }
+                        }
+                        for row in 0..<k {
+                            let weights = attention.baseAddress! + row * r
+                            var largest = -Float.infinity
+                            for region in 0..<r { largest = max(largest, weights[region]) }
+                            var total: Float = 0
+                            for region in 0..<r {
+                                let weight = expf(weights[region] - largest)
+                                weights[region] = weight
+                                total += weight
+                            }
+                            for region in 0..<r { weights[region] /= total }
                         }
                     }
                 }

@@ -28,17 +28,10 @@ final class DecoderWorkspace {
     var gates: [Float] = []
     /// W_h h, [capacity, a].
     var attentionHidden: [Float] = []
-    /// Scratch for attention activations, one row of [a] per part.
-    var activations: [Float] = []
     /// Threads a step's products and attention are shared among (`ParallelFor` parts; set per call by
     /// `BeamSearch` from the call's `threads`). Results do not depend on it.
     var parts = 1 {
-        didSet {
-            parts = max(1, min(parts, 64))
-            if activations.count < parts * attentionSize {
-                activations = [Float](repeating: 0, count: parts * attentionSize)
-            }
-        }
+        didSet { parts = max(1, min(parts, 64)) }
     }
     /// alpha of the last step, [capacity, R].
     var attention: [Float] = []
@@ -81,7 +74,6 @@ final class DecoderWorkspace {
         grow(&gates, width: 4 * hiddenSize)
         grow(&attentionHidden, width: attentionSize)
         grow(&attention, width: regionCount)
-        if activations.isEmpty { activations = [Float](repeating: 0, count: attentionSize) }
         grow(&context, width: featureChannels)
         grow(&logits, width: vocabularySize)
         grow(&logProbabilities, width: vocabularySize)

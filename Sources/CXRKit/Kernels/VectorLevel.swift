@@ -1,0 +1,24 @@
+import CVectorKernels
+
+/// The vector instruction set a C kernel (`CVectorKernels`) runs with. Every level gives the same bits
+/// (the C source fixes each sum's order and turns contraction off), so the level is a speed choice only:
+/// the library always uses `best`; tests run every level of `supported` against `generic`.
+enum VectorLevel: Int, CaseIterable, Sendable {
+    /// The build's baseline (SSE2 on x86-64).
+    case generic = 0
+    /// AVX2, 8 lanes.
+    case avx2 = 1
+    /// AVX-512F, 16 lanes.
+    case avx512 = 2
+
+    /// The widest level this CPU and operating system support.
+    static let best = VectorLevel(rawValue: Int(cvk_best_level().rawValue)) ?? .generic
+
+    /// The levels this machine can run, narrowest first.
+    static var supported: [VectorLevel] { allCases.filter { $0.rawValue <= best.rawValue } }
+
+    /// This level, or `best` if that is narrower: the level a kernel asked for `self` runs at.
+    var usable: VectorLevel { rawValue <= Self.best.rawValue ? self : Self.best }
+
+    var cLevel: cvk_level { cvk_level(rawValue: UInt32(rawValue)) }
+}

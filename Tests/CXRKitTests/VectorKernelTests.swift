@@ -1,0 +1,143 @@
+import Foundation
+import XCTest
+@testable import CXRKit
+
+/// The C kernels (`CVectorKernels`: activations, LSTM update, attention scores, log-softmax) against plain
+/// Double loops, at every vector level this machine runs, and bit for bit equal across those levels.
+final class VectorKernelTests: XCTestCase {
+    /// Runs `body` at every supported level and checks that each level's output equals the generic one's.
+    private func forEachLevel(_ what: String, _ body: (VectorLevel) -> [Float]) -> [Float] {
+        let generic = body(.generic)
+        for level in VectorLevel.supported where level != .generic {
+            let output = body(level)
+            XCTAssertEqual(output.map(\.bitPattern), generic.map(\.bitPattern), "\(what): \(level) vs generic")
+        }
+        return generic
+    }
+
+    func testTheMachineRunsAVectorLevel() {
+        // Documents what the other tests covered here; every x86-64 CPU of the last decade has AVX2.
+        print("vector levels tested: \(VectorLevel.supported)")
+        XCTAssertTrue(VectorLevel.supported.contains(.generic))
+        XCTAssertEqual(VectorLevel.supported.last, VectorLevel.best)
+    }
+
+    /// exp within 2 ulp (relative 2.4e-7) over its range, sigmoid and tanh within 1e-6 absolute, and the
+    /// special values; lengths that leave every tail size.
+    func testFastActivationsMatchLibm() {
+        let expInputs = stride(from: -87.0, through: 88.0, by: 0.0137).map { Float($0) }
+        let inputs = stride(from: -20.0, through: 20.0, by: 0.000_71).map { Float($0) }
+        let exps = forEachLevel("exp") { FastActivations.apply(.exp, to: expInputs, level: $0) }
+        let sigmoids = forEachLevel("sigmoid") { FastActivations.apply(.sigmoid, to: inputs, level: $0) }
+        let tanhs = forEachLevel("tanh") { FastActivations.apply(.tanh, to: inputs, level: $0) }
+        var worstExp = 0.0, worstSigmoid = 0.0, worstTanh = 0.0
+        for (value, result) in zip(expInputs, exps) {
+            let exact = Foundation.exp(Double(value))
+            worstExp = max(worstExp, abs(Double(result) - exact) / exact)
+        }
+        for (index, value) in inputs.enumerated() {
+            worstSigmoid = max(worstSigmoid, abs(Double(sigmoids[index]) - 1 / (1 + Foundation.exp(-Double(value)))))
+            worstTanh = max(worstTanh, abs(Double(tanhs[index]) - Foundation.tanh(Double(value))))
+        }
+        XCTAssertLessThanOrEqual(worstExp, 2.4e-7, "max relative exp error")
+        XCTAssertLessThanOrEqual(worstSigmoid, 1e-6, "max sigmoid error")
+        XCTAssertLessThanOrEqual(worstTanh, 1e-6, "max tanh error")
+
+        let special: [Float] = [0, -.infinity, -200, 200, .nan, 100, 1e-8, .infinity]
+        let exp = forEachLevel("exp, special") { FastActivations.apply(.exp, to: special, level: $0) }
+        let sigmoid = forEachLevel("sigmoid, special") { FastActivations.apply(.sigmoid, to: special, level: $0) }
+        let tanh = forEachLevel("tanh, special") { FastActivations.apply(.tanh, to: special, level: $0) }
+        XCTAssertEqual(Array(exp[0..<4]), [1, 0, 0, .infinity])
+        XCTAssertEqual(Array(sigmoid[2..<4]), [0, 1])
+        XCTAssertTrue(exp[4].isNaN && sigmoid[4].isNaN && tanh[4].isNaN, "NaN gives NaN")
+        XCTAssertEqual(tanh[5], 1, accuracy: 1e-6)
+        XCTAssertEqual(tanh[6], 1e-8, accuracy: 1e-12)
+        let odd: [Float] = [1e-8, 0.3, 2.5, 8.9, 9.5, 100, .infinity]
+        let positive = FastActivations.apply(.tanh, to: odd), negative = FastActivations.apply(.tanh, to: odd.map { -$0 })
+        XCTAssertEqual(negative, positive.map { -$0 }, "tanh is odd")
+    }
+
+    func testLSTMCellUpdateMatchesFormula() {
+        var random = DecoderTestRandom(seed: 22)
+        for units in [1, 5, 8, 13, 17, 512] {
+            let gates = random.floats(4 * units, scale: 4)
+            let cellBefore = random.floats(units, scale: 2)
+            var cellAfter: [Float] = []
+            let hidden = forEachLevel("LSTM, \(units) units") { level in
+                var cell = cellBefore
+                var hidden = [Float](repeating: .nan, count: units)
+                gates.withUnsafeBufferPointer { gates in
+                    cell.withUnsafeMutableBufferPointer { cell in
+                        hidden.withUnsafeMutableBufferPointer { hidden in
+                            LSTMCellUpdate.apply(gates: gates.baseAddress!, cell: cell.baseAddress!,
+                                                 hidden: hidden.baseAddress!, units: units, level: level)
+                        }
+                    }
+                }
+                if level == .generic { cellAfter = cell }
+                return hidden + cell
+            }
+            func sigmoid(_ x: Float) -> Double { 1 / (1 + Foundation.exp(-Double(x))) }
+            for u in 0..<units {
+                let c = sigmoid(gates[units + u]) * Double(cellBefore[u])
+                    + sigmoid(gates[u]) * Foundation.tanh(Double(gates[2 * units + u]))
+                XCTAssertEqual(Double(cellAfter[u]), c, accuracy: 3e-6, "units \(units) cell \(u)")
+                XCTAssertEqual(Double(hidden[u]), sigmoid(gates[3 * units + u]) * Foundation.tanh(c),
+                               accuracy: 3e-6, "units \(units) hidden \(u)")
+            }
+        }
+    }
+
+    func testAdditiveAttentionScoresMatchFormula() {
+        var random = DecoderTestRandom(seed: 23)
+        for (width, rows) in [(1, 1), (7, 3), (16, 2), (37, 5), (512, 4), (515, 2)] {
+            let query = random.floats(width, scale: 2), keys = random.floats(rows * width, scale: 2)
+            let weights = random.floats(width)
+            let scores = forEachLevel("attention, width \(width)") { level in
+                var scores = [Float](repeating: .nan, count: rows)
+                query.withUnsafeBufferPointer { query in
+                    keys.withUnsafeBufferPointer { keys in
+                        weights.withUnsafeBufferPointer { weights in
+                            scores.withUnsafeMutableBufferPointer { scores in
+                                AdditiveAttention.scores(query: query.baseAddress!, keys: keys.baseAddress!,
+                                                         weights: weights.baseAddress!, width: width, rows: rows,
+                                                         into: scores.baseAddress!, level: level)
+                            }
+                        }
+                    }
+                }
+                return scores
+            }
+            for row in 0..<rows {
+                var expected = 0.0
+                for d in 0..<width {
+                    expected += Double(weights[d]) * Foundation.tanh(Double(query[d]) + Double(keys[row * width + d]))
+                }
+                XCTAssertEqual(Double(scores[row]), expected, accuracy: 1e-6 * Double(width) + 1e-6,
+                               "width \(width) row \(row)")
+            }
+        }
+    }
+
+    func testLogSoftmaxMatchesDouble() {
+        var random = DecoderTestRandom(seed: 24)
+        for count in [1, 2, 15, 16, 17, 300, 486] {
+            let logits = random.floats(count, scale: 12)
+            let output = forEachLevel("log_softmax, \(count) values") { level in
+                var output = [Float](repeating: .nan, count: count)
+                logits.withUnsafeBufferPointer { input in
+                    output.withUnsafeMutableBufferPointer { output in
+                        LogSoftmax.apply(input.baseAddress!, count: count, into: output.baseAddress!, level: level)
+                    }
+                }
+                return output
+            }
+            let largest = Double(logits.max()!)
+            let logTotal = Foundation.log(logits.reduce(0.0) { $0 + Foundation.exp(Double($1) - largest) })
+            for index in 0..<count {
+                XCTAssertEqual(Double(output[index]), Double(logits[index]) - largest - logTotal, accuracy: 1e-5,
+                               "count \(count) index \(index)")
+            }
+        }
+    }
+}
