@@ -46,7 +46,7 @@ final class DecoderKernelTests: XCTestCase {
         XCTAssertEqual(FewRowProduct.bandRows(rows: 2000, depth: 1), 1)
     }
 
-    /// The decoder with P = V W_ecᵀ precomputed per image and without it: both follow the scalar formulas.
+    /// The decoder with P = W_ec Vᵀ precomputed per image and without it: both follow the scalar formulas.
     func testStepsWithAndWithoutTheContextTable() throws {
         let sizes = DecoderSizes()
         let weights = makeRandomDecoderWeights(sizes, seed: 25)

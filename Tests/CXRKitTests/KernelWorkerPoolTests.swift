@@ -78,12 +78,16 @@ final class DecoderThreadsTests: XCTestCase {
 
     /// The per-image products: one sgemm of many rows (W_v V, P) and the V_gav GEMV, split by columns / rows.
     func testPrepareProductsAreTheSameWithMoreParts() {
-        let m = 64, n = 300, k = 1024
-        let a = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
-        let b = (0..<(n * k)).map { Float(($0 * 104_729) % 997) / 498 - 1 }
-        let one = DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k)
-        XCTAssertEqual(DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k, parts: 2), one)
-        XCTAssertEqual(DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k, parts: 7), one)
+        // Split by B's rows (m < n) and by A's rows (W_v Vᵀ, P = W_ec Vᵀ: m >= n).
+        for (m, n, k) in [(64, 300, 1024), (512, 64, 1024), (300, 64, 1024)] {
+            let a = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
+            let b = (0..<(n * k)).map { Float(($0 * 104_729) % 997) / 498 - 1 }
+            let one = DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k)
+            for parts in [2, 7] {
+                XCTAssertEqual(DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k,
+                                                             parts: parts), one, "\(m) x \(n) x \(k), \(parts) parts")
+            }
+        }
 
         let rows = 2048, columns = 1024
         let matrix = (0..<(rows * (columns + 256))).map { Float(($0 * 31) % 613) / 306 - 1 }

@@ -88,33 +88,46 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
+    /// Several queries against channel-major keys, region counts that leave every tail; the whole range
+    /// and the same regions computed in two pieces give the same bits.
     func testAdditiveAttentionScoresMatchFormula() {
         var random = DecoderTestRandom(seed: 23)
-        for (width, rows) in [(1, 1), (7, 3), (16, 2), (37, 5), (512, 4), (515, 2)] {
-            let query = random.floats(width, scale: 2), keys = random.floats(rows * width, scale: 2)
+        for (width, regions, queries) in [(1, 1, 1), (7, 3, 2), (16, 16, 3), (37, 21, 1), (512, 64, 3), (515, 35, 4)] {
+            let query = random.floats(queries * width, scale: 2), keys = random.floats(width * regions, scale: 2)
             let weights = random.floats(width)
-            let scores = forEachLevel("attention, width \(width)") { level in
-                var scores = [Float](repeating: .nan, count: rows)
+            func scores(_ ranges: [Range<Int>], _ level: VectorLevel) -> [Float] {
+                var scores = [Float](repeating: .nan, count: queries * regions)
                 query.withUnsafeBufferPointer { query in
                     keys.withUnsafeBufferPointer { keys in
                         weights.withUnsafeBufferPointer { weights in
                             scores.withUnsafeMutableBufferPointer { scores in
-                                AdditiveAttention.scores(query: query.baseAddress!, keys: keys.baseAddress!,
-                                                         weights: weights.baseAddress!, width: width, rows: rows,
-                                                         into: scores.baseAddress!, level: level)
+                                for range in ranges {
+                                    AdditiveAttention.scores(queries: query.baseAddress!, queryCount: queries,
+                                                             keys: keys.baseAddress!, regions: regions,
+                                                             weights: weights.baseAddress!, width: width,
+                                                             regionRange: range, into: scores.baseAddress!,
+                                                             level: level)
+                                }
                             }
                         }
                     }
                 }
                 return scores
             }
-            for row in 0..<rows {
-                var expected = 0.0
-                for d in 0..<width {
-                    expected += Double(weights[d]) * Foundation.tanh(Double(query[d]) + Double(keys[row * width + d]))
+            let whole = forEachLevel("attention, width \(width), \(regions) regions") { scores([0..<regions], $0) }
+            let split = regions / 2
+            XCTAssertEqual(scores([0..<split, split..<regions], .best).map(\.bitPattern), whole.map(\.bitPattern),
+                           "split at region \(split)")
+            for i in 0..<queries {
+                for r in 0..<regions {
+                    var expected = 0.0
+                    for d in 0..<width {
+                        expected += Double(weights[d])
+                            * Foundation.tanh(Double(query[i * width + d]) + Double(keys[d * regions + r]))
+                    }
+                    XCTAssertEqual(Double(whole[i * regions + r]), expected, accuracy: 1e-6 * Double(width) + 1e-6,
+                                   "width \(width) query \(i) region \(r)")
                 }
-                XCTAssertEqual(Double(scores[row]), expected, accuracy: 1e-6 * Double(width) + 1e-6,
-                               "width \(width) row \(row)")
             }
         }
     }

@@ -27,11 +27,13 @@ typedef enum {
 /** The widest level this CPU and operating system support (checked once; later calls are a load). */
 cvk_level cvk_best_level(void);
 
-/** scores[r] = sum_d weights[d] * tanh(query[d] + keys[r * width + d]) for r in [0, rows).
- *  tanh: Eigen's rational approximation (within 1e-6 of the exact tanh). The sum over d runs in 16
- *  partial sums (lane d mod 16), added as ((l0 + l8) + (l4 + l12)) + ... (see attention.c). */
-void cvk_attention_scores(cvk_level level, const float *query, const float *keys, const float *weights,
-                          long width, long rows, float *scores);
+/** Additive attention for `query_count` queries at once, over the keys stored channel-major:
+ *  scores[i * regions + r] = sum_d weights[d] * tanh(queries[i * width + d] + keys[d * regions + r])
+ *  for each query i and the regions r in [first, first + count) (callers split the regions among threads).
+ *  tanh: Eigen's rational approximation (within 1e-6 of the exact tanh). Each score is one sum over d in
+ *  order (the lanes run over regions), so a score does not depend on `first` or `count`. */
+void cvk_attention_scores(cvk_level level, const float *queries, long query_count, const float *keys, long regions,
+                          const float *weights, long width, long first, long count, float *scores);
 
 /** One LSTM row, PyTorch gate order [i | f | g | o] of `units` each:
  *  c_u = sigmoid(f_u) * c_u + sigmoid(i_u) * tanh(g_u);  hidden_u = sigmoid(o_u) * tanh(c_u).

@@ -18,6 +18,9 @@ import CVectorKernels
 enum FewRowProduct {
     /// Largest m run by the vector kernel (`CVK_FEW_ROWS_MAX`).
     static let vectorRowLimit = Int(CVK_FEW_ROWS_MAX)
+    /// Fewest multiply-adds worth a part of their own (a beam's W_eh product, 3 x 300 x 512, is split;
+    /// its P alpha, 3 x 300 x 64, is not).
+    static let minimumPartWork = 1 << 17
     /// Largest m run as banded small products.
     static let bandedRowLimit = 32
     /// OpenBLAS's small-matrix bounds (`sgemm_small_matrix_permit`): m · n · k and m · n per call.
@@ -40,10 +43,13 @@ enum FewRowProduct {
         precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= k && ldc >= n,
                      "few-row product \(m)x\(n)x\(k) with lda \(lda) ldb \(ldb) ldc \(ldc)")
         guard m > 0, n > 0 else { return }
+        // A part gets at least `minimumPartWork` multiply-adds: below that, waking a thread costs more.
+        let work = Double(m) * Double(n) * Double(k)
+        let parts = max(1, min(parts, Int(min(work / Double(minimumPartWork), 64))))
         if m <= vectorRowLimit, level.usable != .generic {
             // Columns shared out in blocks of 16 (whole cache lines of C); every output is the same
             // whichever part computes it.
-            let blocks = (n + 15) / 16, used = min(max(parts, 1), blocks)
+            let blocks = (n + 15) / 16, used = min(parts, blocks)
             ParallelFor.run(parts: used) { part in
                 let range = ParallelFor.range(part, of: used, count: blocks)
                 let start = range.lowerBound * 16, count = min(range.upperBound * 16, n) - start
@@ -58,13 +64,20 @@ enum FewRowProduct {
             return
         }
         guard m <= bandedRowLimit else {
-            // One sgemm, or with `parts` > 1 one per range of B's rows (C's columns), cut at multiples of 16.
-            let blocks = (n + 15) / 16, used = min(max(parts, 1), blocks)
+            // One sgemm, or with `parts` > 1 one per range of the longer side (A's rows or B's rows), cut at
+            // multiples of 16: each thread then reads its own part of the larger operand.
+            let splitRows = m >= n
+            let blocks = ((splitRows ? m : n) + 15) / 16, used = min(parts, blocks)
             ParallelFor.run(parts: used) { part in
                 let range = ParallelFor.range(part, of: used, count: blocks)
-                let start = range.lowerBound * 16, count = min(range.upperBound * 16, n) - start
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(k), 1,
-                            a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+                let start = range.lowerBound * 16, end = min(range.upperBound * 16, splitRows ? m : n)
+                if splitRows {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(end - start), Int32(n), Int32(k),
+                                1, a + start * lda, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(end - start), Int32(k),
+                                1, a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+                }
             }
             return
         }
@@ -77,7 +90,7 @@ enum FewRowProduct {
                             a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
             }
         }
-        let used = min(max(parts, 1), bands)
+        let used = min(parts, bands)
         if used > 1 {
             ParallelFor.run(parts: used) { part in run(ParallelFor.range(part, of: used, count: bands)) }
         } else {

@@ -9,12 +9,13 @@ struct DecoderImageContext: Sendable {
     let features: [Float]
     /// V_gav: the mean of V over the regions, [F].
     let meanFeatures: [Float]
-    /// W_v V_r + b_v for every region, [R, a].
+    /// W_v V_r + b_v for every region, channel-major [a, R]: row d holds channel d of every region (the
+    /// attention kernel's lanes run over regions; and W_v Vᵀ is the faster GEMM shape).
     let projectedFeatures: [Float]
     /// The part of the LSTM's gate pre-activations that does not change between steps,
     /// W_ih[:, e:] · V_gav + bias_ih + bias_hh, [4h].
     let constantGates: [Float]
-    /// P = V W_ecᵀ, [R, V]: row r holds the output layer's context term for region r alone, so that
-    /// W_ec C_t = alpha_tᵀ P. nil when the decoder does not use it (`AttentionDecoder.usesContextTable`).
+    /// P = W_ec Vᵀ, [V, R]: column r holds the output layer's context term for region r alone, so that
+    /// W_ec C_t = P alpha_t. nil when the decoder does not use it (`AttentionDecoder.usesContextTable`).
     let contextLogits: [Float]?
 }

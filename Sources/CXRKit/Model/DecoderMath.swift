@@ -46,24 +46,6 @@ enum DecoderMath {
         return c
     }
 
-    /// C[m, n] += A[m, k] · B[k, n] (both dense, row-major), for small products (one sgemm call).
-    static func multiplyAccumulate(rows m: Int, columns n: Int, depth k: Int,
-                                   _ a: [Float], _ b: [Float], into c: inout [Float]) {
-        assert(m * k <= a.count && k * n <= b.count && m * n <= c.count)
-        guard m > 0, n > 0, k > 0 else { return }
-        a.withUnsafeBufferPointer { aBuffer in
-            b.withUnsafeBufferPointer { bBuffer in
-                c.withUnsafeMutableBufferPointer { cBuffer in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k), 1,
-                                aBuffer.baseAddress!, Int32(k),
-                                bBuffer.baseAddress!, Int32(n),
-                                1, cBuffer.baseAddress!, Int32(n))
-                }
-            }
-        }
-    }
-
     /// C[m, n] = A[m, k] · B[k, n] (both dense, row-major; C overwritten).
     static func multiply(rows m: Int, columns n: Int, depth k: Int,
                          _ a: [Float], _ b: [Float], into c: inout [Float]) {
