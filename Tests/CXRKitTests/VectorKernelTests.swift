@@ -1,9 +1,11 @@
+import CVectorKernels
 import Foundation
 import XCTest
 @testable import CXRKit
 
-/// The C kernels (`CVectorKernels`: activations, LSTM update, attention scores, log-softmax) against plain
-/// Double loops, at every vector level this machine runs, and bit for bit equal across those levels.
+/// The C kernels (`CVectorKernels`: activations, LSTM update, attention scores, log-softmax, Winograd
+/// transforms) against plain Double loops, at every vector level this machine runs, and bit for bit equal
+/// across those levels. (The few-row product: DecoderKernelTests and DecoderThreadsTests.)
 final class VectorKernelTests: XCTestCase {
     /// Runs `body` at every supported level and checks that each level's output equals the generic one's.
     private func forEachLevel(_ what: String, _ body: (VectorLevel) -> [Float]) -> [Float] {
@@ -150,6 +152,62 @@ final class VectorKernelTests: XCTestCase {
             for index in 0..<count {
                 XCTAssertEqual(Double(output[index]), Double(logits[index]) - largest - logTotal, accuracy: 1e-5,
                                "count \(count) index \(index)")
+            }
+        }
+    }
+
+    /// F(2x2, 3x3) transforms of one tile against Bᵀ d B and Aᵀ M A in Double, channel counts that leave
+    /// every tail, one patch pixel a row of zeros (padding).
+    func testWinogradTransformsMatchMatrices() {
+        let bT: [[Double]] = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+        let aT: [[Double]] = [[1, 1, 1, 0], [0, 1, -1, -1]]
+        var random = DecoderTestRandom(seed: 27)
+        for channels in [1, 3, 4, 15, 16, 17, 128] {
+            let pixels = (0..<16).map { $0 == 5 ? [Float](repeating: 0, count: channels) : random.floats(channels, scale: 3) }
+            let v = forEachLevel("Winograd input, \(channels) channels") { level in
+                var v = [Float](repeating: .nan, count: 16 * channels)
+                let patch = pixels.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: channels) }
+                defer { patch.forEach { $0.deallocate() } }
+                for (pointer, values) in zip(patch, pixels) { pointer.update(from: values, count: channels) }
+                let pointers: [UnsafePointer<Float>?] = patch.map { UnsafePointer($0) }
+                pointers.withUnsafeBufferPointer { pointers in
+                    v.withUnsafeMutableBufferPointer { cvk_winograd_input(level.cLevel, pointers.baseAddress!, channels, $0.baseAddress!) }
+                }
+                return v
+            }
+            let m = random.floats(16 * channels, scale: 3)
+            let y = forEachLevel("Winograd output, \(channels) channels") { level in
+                var y = [Float](repeating: .nan, count: 4 * channels)
+                m.withUnsafeBufferPointer { m in
+                    y.withUnsafeMutableBufferPointer { y in
+                        let base = y.baseAddress!
+                        cvk_winograd_output(level.cLevel, m.baseAddress!, channels, base, base + channels,
+                                            base + 2 * channels, base + 3 * channels)
+                    }
+                }
+                return y
+            }
+            for c in 0..<channels {
+                for i in 0..<4 {
+                    for j in 0..<4 {
+                        var expected = 0.0
+                        for r in 0..<4 {
+                            for s in 0..<4 { expected += bT[i][r] * Double(pixels[4 * r + s][c]) * bT[j][s] }
+                        }
+                        XCTAssertEqual(Double(v[(4 * i + j) * channels + c]), expected, accuracy: 1e-5,
+                                       "input transform, channel \(c), element \(4 * i + j)")
+                    }
+                }
+                for i in 0..<2 {
+                    for j in 0..<2 {
+                        var expected = 0.0
+                        for r in 0..<4 {
+                            for s in 0..<4 { expected += aT[i][r] * Double(m[(4 * r + s) * channels + c]) * aT[j][s] }
+                        }
+                        XCTAssertEqual(Double(y[(2 * i + j) * channels + c]), expected, accuracy: 1e-5,
+                                       "output transform, channel \(c), output \(2 * i + j)")
+                    }
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 /* CVectorKernels: the decoder's arithmetic-bound loops (attention scores, LSTM update, log-softmax, and the
- * few-row products of a beam against its weight matrices), compiled once per x86-64 vector width and chosen
- * at run time, because Swift compiles a module for one target (CXRKit: baseline x86-64, 4-lane SSE).
+ * few-row products of a beam against its weight matrices) and the encoder's Winograd transforms, compiled
+ * once per x86-64 vector width and chosen at run time, because Swift compiles a module for one target
+ * (CXRKit: baseline x86-64, 4-lane SSE).
  *
  * Every element-wise entry point takes a level (`cvk_level`) and computes bit-identical results at every
  * level: the source fixes the order of every sum, floating-point contraction is off (no FMA), and division
@@ -68,6 +69,18 @@ typedef enum {
 
 /** output[i] = function(input[i]) for i in [0, count) (`output` may equal `input`). NaN gives NaN. */
 void cvk_apply(cvk_level level, cvk_function function, const float *input, float *output, long count);
+
+/** Winograd F(2x2, 3x3), the input transform of one tile: V = Bᵀ d B for each channel c, where d is the
+ *  4x4 patch whose pixel (r, s) holds its channels at patch[4 * r + s] (a row of zeros for padding), and
+ *  v[ξ * channels + c] receives element ξ = 4 · row + column of the transformed tile. `v` must not overlap
+ *  the patch. */
+void cvk_winograd_input(cvk_level level, const float *const patch[16], long channels, float *v);
+
+/** Winograd F(2x2, 3x3), the output transform of one tile: Y = Aᵀ M A for each channel o, from
+ *  m[ξ * channels + o]; the 2x2 outputs go to y00, y01 (row 0) and y10, y11 (row 1), `channels` each,
+ *  which must not overlap each other or `m`. */
+void cvk_winograd_output(cvk_level level, const float *m, long channels, float *y00, float *y01, float *y10,
+                         float *y11);
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// 3x3, stride 1, padding 1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2015),
 /// channels-last.
 ///
@@ -139,156 +141,39 @@ struct WinogradConvolution: Sendable {
         }
     }
 
-    /// Four channels from `pointer + offset` (any alignment).
-    @inline(__always)
-    private func load(_ pointer: UnsafePointer<Float>, _ offset: Int) -> SIMD4<Float> {
-        UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD4<Float>.self)
-    }
-
-    @inline(__always)
-    private func load(_ pointer: UnsafeMutablePointer<Float>, _ offset: Int) -> SIMD4<Float> {
-        UnsafeRawPointer(pointer + offset).loadUnaligned(as: SIMD4<Float>.self)
-    }
-
-    /// Stores four channels at `pointer + offset` (any alignment).
-    @inline(__always)
-    private func store(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>, _ offset: Int) {
-        UnsafeMutableRawPointer(pointer + offset).storeBytes(of: value, as: SIMD4<Float>.self)
-    }
-
     /// V = Bᵀ d B for every tile of `tileRows`, into `v` as [tiles, 16, inChannels] (each tile's 16
     /// transformed rows together, so the writes stream; GEMM ξ reads rows ξ with stride 16 · inChannels).
+    /// The arithmetic is `cvk_winograd_input`'s, per tile.
     private func transformInput(_ input: FeatureMapView, tileRows: Range<Int>, tilesPerRow: Int,
                                 into v: UnsafeMutablePointer<Float>, zeros: UnsafePointer<Float>) {
-        let channels = inChannels
-        let planeStride = channels
+        let channels = inChannels, level = VectorLevel.best.cLevel
         var v = v
-        for tileRow in tileRows {
-            for tileColumn in 0..<tilesPerRow {
-                func at(_ r: Int, _ s: Int) -> UnsafePointer<Float> {
-                    let y = 2 * tileRow - 1 + r, x = 2 * tileColumn - 1 + s
-                    return y >= 0 && y < input.height && x >= 0 && x < input.width
-                        ? UnsafePointer(input.pixel(y, x)) : zeros
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 16) { patch in
+            for tileRow in tileRows {
+                for tileColumn in 0..<tilesPerRow {
+                    // The tile's 4x4 input pixels; those in the padding read a row of zeros.
+                    for r in 0..<4 {
+                        let y = 2 * tileRow - 1 + r
+                        for s in 0..<4 {
+                            let x = 2 * tileColumn - 1 + s
+                            patch[4 * r + s] = y >= 0 && y < input.height && x >= 0 && x < input.width
+                                ? UnsafePointer(input.pixel(y, x)) : zeros
+                        }
+                    }
+                    cvk_winograd_input(level, patch.baseAddress!, channels, v)
+                    v += 16 * channels
                 }
-                let p00 = at(0, 0), p01 = at(0, 1), p02 = at(0, 2), p03 = at(0, 3)
-                let p10 = at(1, 0), p11 = at(1, 1), p12 = at(1, 2), p13 = at(1, 3)
-                let p20 = at(2, 0), p21 = at(2, 1), p22 = at(2, 2), p23 = at(2, 3)
-                let p30 = at(3, 0), p31 = at(3, 1), p32 = at(3, 2), p33 = at(3, 3)
-                var c = 0
-                while c + 4 <= channels {
-                    let d00 = load(p00, c)
-                    let d01 = load(p01, c)
-                    let d02 = load(p02, c)
-                    let d03 = load(p03, c)
-                    let d10 = load(p10, c)
-                    let d11 = load(p11, c)
-                    let d12 = load(p12, c)
-                    let d13 = load(p13, c)
-                    let d20 = load(p20, c)
-                    let d21 = load(p21, c)
-                    let d22 = load(p22, c)
-                    let d23 = load(p23, c)
-                    let d30 = load(p30, c)
-                    let d31 = load(p31, c)
-                    let d32 = load(p32, c)
-                    let d33 = load(p33, c)
-                    let t00 = d00 - d20
-                    let t01 = d01 - d21
-                    let t02 = d02 - d22
-                    let t03 = d03 - d23
-                    let t10 = d10 + d20
-                    let t11 = d11 + d21
-                    let t12 = d12 + d22
-                    let t13 = d13 + d23
-                    let t20 = d20 - d10
-                    let t21 = d21 - d11
-                    let t22 = d22 - d12
-                    let t23 = d23 - d13
-                    let t30 = d10 - d30
-                    let t31 = d11 - d31
-                    let t32 = d12 - d32
-                    let t33 = d13 - d33
-                    store(t00 - t02, v + 0 * planeStride, c)
-                    store(t01 + t02, v + 1 * planeStride, c)
-                    store(t02 - t01, v + 2 * planeStride, c)
-                    store(t01 - t03, v + 3 * planeStride, c)
-                    store(t10 - t12, v + 4 * planeStride, c)
-                    store(t11 + t12, v + 5 * planeStride, c)
-                    store(t12 - t11, v + 6 * planeStride, c)
-                    store(t11 - t13, v + 7 * planeStride, c)
-                    store(t20 - t22, v + 8 * planeStride, c)
-                    store(t21 + t22, v + 9 * planeStride, c)
-                    store(t22 - t21, v + 10 * planeStride, c)
-                    store(t21 - t23, v + 11 * planeStride, c)
-                    store(t30 - t32, v + 12 * planeStride, c)
-                    store(t31 + t32, v + 13 * planeStride, c)
-                    store(t32 - t31, v + 14 * planeStride, c)
-                    store(t31 - t33, v + 15 * planeStride, c)
-                    c += 4
-                }
-                for c in c..<channels {
-                    let d00 = p00[c]
-                    let d01 = p01[c]
-                    let d02 = p02[c]
-                    let d03 = p03[c]
-                    let d10 = p10[c]
-                    let d11 = p11[c]
-                    let d12 = p12[c]
-                    let d13 = p13[c]
-                    let d20 = p20[c]
-                    let d21 = p21[c]
-                    let d22 = p22[c]
-                    let d23 = p23[c]
-                    let d30 = p30[c]
-                    let d31 = p31[c]
-                    let d32 = p32[c]
-                    let d33 = p33[c]
-                    let t00 = d00 - d20
-                    let t01 = d01 - d21
-                    let t02 = d02 - d22
-                    let t03 = d03 - d23
-                    let t10 = d10 + d20
-                    let t11 = d11 + d21
-                    let t12 = d12 + d22
-                    let t13 = d13 + d23
-                    let t20 = d20 - d10
-                    let t21 = d21 - d11
-                    let t22 = d22 - d12
-                    let t23 = d23 - d13
-                    let t30 = d10 - d30
-                    let t31 = d11 - d31
-                    let t32 = d12 - d32
-                    let t33 = d13 - d33
-                    v[0 * planeStride + c] = t00 - t02
-                    v[1 * planeStride + c] = t01 + t02
-                    v[2 * planeStride + c] = t02 - t01
-                    v[3 * planeStride + c] = t01 - t03
-                    v[4 * planeStride + c] = t10 - t12
-                    v[5 * planeStride + c] = t11 + t12
-                    v[6 * planeStride + c] = t12 - t11
-                    v[7 * planeStride + c] = t11 - t13
-                    v[8 * planeStride + c] = t20 - t22
-                    v[9 * planeStride + c] = t21 + t22
-                    v[10 * planeStride + c] = t22 - t21
-                    v[11 * planeStride + c] = t21 - t23
-                    v[12 * planeStride + c] = t30 - t32
-                    v[13 * planeStride + c] = t31 + t32
-                    v[14 * planeStride + c] = t32 - t31
-                    v[15 * planeStride + c] = t31 - t33
-                }
-                v += 16 * channels
             }
         }
     }
 
     /// Y = Aᵀ M A for every tile of `tileRows` from `m` ([tiles, 16, outChannels]), the 2x2 outputs
-    /// that lie inside `output` written to it.
+    /// that lie inside `output` written to it (`cvk_winograd_output`, per tile).
     private func transformOutput(_ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, tilesPerRow: Int,
                                  into output: FeatureMapView) {
-        let channels = outChannels
-        let planeStride = channels
+        let channels = outChannels, level = VectorLevel.best.cLevel
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * channels) { spare in
-            // Outputs that fall outside (odd sides) go to a spare row instead of a branch per channel.
+            // Outputs that fall outside (odd sides) go to spare rows instead of a branch per channel.
             let spare = spare.baseAddress!
             var m = m
             for tileRow in tileRows {
@@ -299,68 +184,7 @@ struct WinogradConvolution: Sendable {
                     let y01 = lastColumn ? output.pixel(y, x + 1) : spare
                     let y10 = lastRow ? output.pixel(y + 1, x) : spare + channels
                     let y11 = lastRow && lastColumn ? output.pixel(y + 1, x + 1) : spare + 2 * channels
-                    var o = 0
-                    while o + 4 <= channels {
-                        let m00 = load(m + 0 * planeStride, o)
-                        let m01 = load(m + 1 * planeStride, o)
-                        let m02 = load(m + 2 * planeStride, o)
-                        let m03 = load(m + 3 * planeStride, o)
-                        let m10 = load(m + 4 * planeStride, o)
-                        let m11 = load(m + 5 * planeStride, o)
-                        let m12 = load(m + 6 * planeStride, o)
-                        let m13 = load(m + 7 * planeStride, o)
-                        let m20 = load(m + 8 * planeStride, o)
-                        let m21 = load(m + 9 * planeStride, o)
-                        let m22 = load(m + 10 * planeStride, o)
-                        let m23 = load(m + 11 * planeStride, o)
-                        let m30 = load(m + 12 * planeStride, o)
-                        let m31 = load(m + 13 * planeStride, o)
-                        let m32 = load(m + 14 * planeStride, o)
-                        let m33 = load(m + 15 * planeStride, o)
-                        let u00 = m00 + m10 + m20
-                        let u10 = m10 - m20 - m30
-                        let u01 = m01 + m11 + m21
-                        let u11 = m11 - m21 - m31
-                        let u02 = m02 + m12 + m22
-                        let u12 = m12 - m22 - m32
-                        let u03 = m03 + m13 + m23
-                        let u13 = m13 - m23 - m33
-                        store(u00 + u01 + u02, y00, o)
-                        store(u01 - u02 - u03, y01, o)
-                        store(u10 + u11 + u12, y10, o)
-                        store(u11 - u12 - u13, y11, o)
-                        o += 4
-                    }
-                    for o in o..<channels {
-                        let m00 = m[0 * planeStride + o]
-                        let m01 = m[1 * planeStride + o]
-                        let m02 = m[2 * planeStride + o]
-                        let m03 = m[3 * planeStride + o]
-                        let m10 = m[4 * planeStride + o]
-                        let m11 = m[5 * planeStride + o]
-                        let m12 = m[6 * planeStride + o]
-                        let m13 = m[7 * planeStride + o]
-                        let m20 = m[8 * planeStride + o]
-                        let m21 = m[9 * planeStride + o]
-                        let m22 = m[10 * planeStride + o]
-                        let m23 = m[11 * planeStride + o]
-                        let m30 = m[12 * planeStride + o]
-                        let m31 = m[13 * planeStride + o]
-                        let m32 = m[14 * planeStride + o]
-                        let m33 = m[15 * planeStride + o]
-                        let u00 = m00 + m10 + m20
-                        let u10 = m10 - m20 - m30
-                        let u01 = m01 + m11 + m21
-                        let u11 = m11 - m21 - m31
-                        let u02 = m02 + m12 + m22
-                        let u12 = m12 - m22 - m32
-                        let u03 = m03 + m13 + m23
-                        let u13 = m13 - m23 - m33
-                        y00[o] = u00 + u01 + u02
-                        y01[o] = u01 - u02 - u03
-                        y10[o] = u10 + u11 + u12
-                        y11[o] = u11 - u12 - u13
-                    }
+                    cvk_winograd_output(level, m, channels, y00, y01, y10, y11)
                     m += 16 * channels
                 }
             }
