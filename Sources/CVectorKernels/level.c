@@ -8,11 +8,14 @@
  * (XCR0), so a level it reports is usable. */
 static cvk_level detect(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    /* The AVX-512 wrappers are also compiled with AVX2 and FMA, so that level needs them too (a hypervisor
+     * may hide some features). */
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512dq")) {
         return CVK_LEVEL_AVX512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CVK_LEVEL_AVX2;
+    if (avx2) return CVK_LEVEL_AVX2;
     return CVK_LEVEL_GENERIC;
 }
 #endif

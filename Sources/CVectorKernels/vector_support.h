@@ -6,6 +6,13 @@
 
 #include "CVectorKernels.h"
 
+#if !defined(__clang__)
+#error "CVectorKernels needs clang (SwiftPM's C compiler): its results rely on #pragma STDC FP_CONTRACT OFF"
+#endif
+#if defined(__FAST_MATH__)
+#error "CVectorKernels must not be built with -ffast-math: the kernels' results would depend on the CPU"
+#endif
+
 #include <stdint.h>
 #include <string.h>
 
@@ -72,7 +79,7 @@ CVK_INLINE float cvk_reduce16(const float lanes[16]) {
  * once per level (plain = the baseline, then with the AVX2 and AVX-512 target attributes), so the compiler
  * vectorizes the same source for each instruction set, and CVK_DISPATCH(level, NAME, arguments...) calls
  * the widest wrapper that both `level` and the CPU allow. */
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if defined(__x86_64__)
 #define CVK_HAS_X86_LEVELS 1
 #define CVK_DEFINE_LEVELS(name, parameters, arguments)                                                     \
     static void name##_generic parameters { name##_body arguments; }                                       \

@@ -47,6 +47,25 @@ final class KernelWorkerPoolTests: XCTestCase {
         for _ in 0..<20 { XCTAssertEqual(try session.encode(modelInput: input, threads: 2), one) }
         XCTAssertEqual(try session.encode(modelInput: input, threads: 4), one)
     }
+
+    /// The same at DenseNet-121's widths (growth 32, bottleneck 128, 64 stem channels), where OpenBLAS's
+    /// result for a pixel can depend on the size of the GEMM it is in: the encoder's bands are fixed by
+    /// each layer's shape, whatever the thread count, Winograd and im2col alike.
+    func testEncoderResultsDoNotDependOnThreadsAtDenseNetWidths() throws {
+        let config = DenseNetTestModel.config(blocks: [2, 2, 2, 2], growth: 32, bnSize: 4, initFeatures: 64,
+                                              inChannels: 1, inputSize: 128)
+        for winograd in [true, false] {
+            let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 31),
+                                              config: config, winograd: winograd)
+            let workspace = try encoder.makeWorkspace()
+            let input: [Float] = (0..<(128 * 128)).map { index in Float((index * 7919) % 257) / 128 - 1 }
+            let one = try encoder.encode(input: input, workspace: workspace, threads: 1)
+            for threads in [2, 3, 4] {
+                XCTAssertEqual(try encoder.encode(input: input, workspace: workspace, threads: threads), one,
+                               "\(threads) threads, winograd \(winograd)")
+            }
+        }
+    }
 }
 
 /// The decoder shares a step's products and attention among threads without changing any result.
@@ -78,12 +97,14 @@ final class DecoderThreadsTests: XCTestCase {
 
     /// The per-image products: one sgemm of many rows (W_v V, P) and the V_gav GEMV, split by columns / rows.
     func testPrepareProductsAreTheSameWithMoreParts() {
-        // Split by B's rows (m < n) and by A's rows (W_v Vᵀ, P = W_ec Vᵀ: m >= n).
-        for (m, n, k) in [(64, 300, 1024), (512, 64, 1024), (300, 64, 1024)] {
+        // Split by B's rows (m < n) and by A's rows (W_v Vᵀ, P = W_ec Vᵀ: m >= n), at 64 and 16 regions.
+        // (OpenBLAS picks its kernels by CPU; run this also with OPENBLAS_CORETYPE=Haswell, whose kernels
+        // gave different bits for differently shaped calls.)
+        for (m, n, k) in [(64, 300, 1024), (512, 64, 1024), (300, 64, 1024), (300, 16, 1024), (512, 16, 512)] {
             let a = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
             let b = (0..<(n * k)).map { Float(($0 * 104_729) % 997) / 498 - 1 }
             let one = DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k)
-            for parts in [2, 7] {
+            for parts in [2, 3, 5, 7, 9, 16] {
                 XCTAssertEqual(DecoderMath.productTransposed(rows: m, columns: n, depth: k, a, lda: k, b, ldb: k,
                                                              parts: parts), one, "\(m) x \(n) x \(k), \(parts) parts")
             }

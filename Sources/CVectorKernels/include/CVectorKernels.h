@@ -4,10 +4,12 @@
  * (CXRKit: baseline x86-64, 4-lane SSE).
  *
  * Every element-wise entry point takes a level (`cvk_level`) and computes bit-identical results at every
- * level: the source fixes the order of every sum, floating-point contraction is off (no FMA), and division
- * is IEEE-exact at any width. So those results never depend on the CPU that computed them, and the tests
- * compare each level the machine has with the generic one, bit for bit. (The product is the exception;
- * see cvk_few_row_product.)
+ * level, except for the sign and payload of a NaN: the source fixes the order of every sum, floating-point
+ * contraction is off (no FMA), and division is IEEE-exact at any width. So those results never depend on
+ * the CPU that computed them, and the tests compare each level the machine has with the generic one, bit
+ * for bit. (The product is the exception; see cvk_few_row_product.) This holds for clang without
+ * -ffast-math and without -ffp-contract=fast (which would override the source's pragma); SwiftPM builds
+ * it that way, and vector_support.h refuses other compilers and fast-math.
  *
  * Internal to CXRKit (not part of libcxrcaption's exported C API). Pointers must be valid for the counts
  * given; nothing here allocates, locks or keeps state beyond the CPU check. Thread-safe. */

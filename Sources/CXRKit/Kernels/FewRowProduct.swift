@@ -27,6 +27,10 @@ enum FewRowProduct {
     static let smallProductLimit = 1_000_000
     static let smallOutputLimit = 1200
 
+    /// Rows per sgemm call when a many-row product's longer side (`length`) is cut: about an eighth of it,
+    /// a multiple of 16 (so 2, 4 or 8 threads get equal shares of 8 chunks).
+    static func sgemmChunk(_ length: Int) -> Int { max(16, ((length + 7) / 8 + 15) / 16 * 16) }
+
     /// Rows of B per band for `rows` rows of A and depth `depth` (at least 1).
     static func bandRows(rows: Int, depth: Int) -> Int {
         max(1, min(smallOutputLimit / rows, smallProductLimit / max(rows * depth, 1)))
@@ -64,19 +68,23 @@ enum FewRowProduct {
             return
         }
         guard m <= bandedRowLimit else {
-            // One sgemm, or with `parts` > 1 one per range of the longer side (A's rows or B's rows), cut at
-            // multiples of 16: each thread then reads its own part of the larger operand.
+            // sgemm per chunk of the longer side (A's rows or B's rows), so that each thread reads its own
+            // part of the larger operand. The chunks depend on the shape only, never on `parts`: OpenBLAS's
+            // result for an element can depend on the shape of the call it is in (its blocking and kernel
+            // choice), so a thread count that changed the calls would change the results.
             let splitRows = m >= n
-            let blocks = ((splitRows ? m : n) + 15) / 16, used = min(parts, blocks)
+            let length = splitRows ? m : n, chunk = sgemmChunk(length)
+            let chunks = (length + chunk - 1) / chunk, used = min(parts, chunks)
             ParallelFor.run(parts: used) { part in
-                let range = ParallelFor.range(part, of: used, count: blocks)
-                let start = range.lowerBound * 16, end = min(range.upperBound * 16, splitRows ? m : n)
-                if splitRows {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(end - start), Int32(n), Int32(k),
-                                1, a + start * lda, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(end - start), Int32(k),
-                                1, a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+                for index in ParallelFor.range(part, of: used, count: chunks) {
+                    let start = index * chunk, count = min(chunk, length - start)
+                    if splitRows {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(n), Int32(k),
+                                    1, a + start * lda, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(k),
+                                    1, a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+                    }
                 }
             }
             return

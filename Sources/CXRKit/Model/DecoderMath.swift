@@ -78,8 +78,9 @@ enum DecoderMath {
         }
     }
 
-    /// y[m] += A[m, n] · x[n], where row i of A starts at `aOffset + i * lda`; with `parts` > 1, one GEMV
-    /// per range of rows (cut at multiples of 16) on up to `parts` threads.
+    /// y[m] += A[m, n] · x[n], where row i of A starts at `aOffset + i * lda`: one GEMV per chunk of rows
+    /// (`FewRowProduct.sgemmChunk`, fixed by m alone, so results do not depend on `parts`), the chunks
+    /// shared among up to `parts` threads.
     static func accumulateMatrixVector(rows m: Int, columns n: Int,
                                        _ a: [Float], aOffset: Int = 0, lda: Int,
                                        _ x: [Float], into y: inout [Float], parts: Int = 1) {
@@ -89,13 +90,15 @@ enum DecoderMath {
         a.withUnsafeBufferPointer { aBuffer in
             x.withUnsafeBufferPointer { xBuffer in
                 y.withUnsafeMutableBufferPointer { yBuffer in
-                    let blocks = (m + 15) / 16, used = min(max(parts, 1), blocks)
+                    let chunk = FewRowProduct.sgemmChunk(m), chunks = (m + chunk - 1) / chunk
+                    let used = min(max(parts, 1), chunks)
                     ParallelFor.run(parts: used) { part in
-                        let range = ParallelFor.range(part, of: used, count: blocks)
-                        let start = range.lowerBound * 16, count = min(range.upperBound * 16, m) - start
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(n), 1,
-                                    aBuffer.baseAddress! + aOffset + start * lda, Int32(lda),
-                                    xBuffer.baseAddress!, 1, 1, yBuffer.baseAddress! + start, 1)
+                        for index in ParallelFor.range(part, of: used, count: chunks) {
+                            let start = index * chunk, count = min(chunk, m - start)
+                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(n), 1,
+                                        aBuffer.baseAddress! + aOffset + start * lda, Int32(lda),
+                                        xBuffer.baseAddress!, 1, 1, yBuffer.baseAddress! + start, 1)
+                        }
                     }
                 }
             }

@@ -224,9 +224,8 @@ final class DenseNetEncoder: Sendable {
                                         channels: inputChannels)
         let bottleneck = FeatureMapView(base: workspace.bottleneck.pointer, height: side, width: side,
                                         channels: plan.bottleneckChannels)
-        let bands = min(parts, side)
-        ParallelFor.run(parts: bands) { part in
-            let rows = ParallelFor.range(part, of: bands, count: side)
+        let rowsPerBand = Self.bandRows(rows: side, width: side, targetPixels: Self.pointwiseBandPixels)
+        Self.forEachBand(rows: side, rowsPerBand: rowsPerBand, parts: parts) { _, rows in
             let pixels = (rows.lowerBound * side)..<(rows.upperBound * side)
             BatchNormReLU.apply(input: input.pixels(pixels), scale: layer.norm1.scale, shift: layer.norm1.shift,
                                 output: normalized.pixels(pixels))
@@ -244,20 +243,21 @@ final class DenseNetEncoder: Sendable {
         }
     }
 
-    /// A Winograd 3x3 convolution on up to `parts` threads, each on a band of tile rows with its own
-    /// share of the scratch (at least one tile row each).
+    /// A Winograd 3x3 convolution on up to `parts` threads: bands of tile rows (about `bandTiles` tiles, at
+    /// most half the tile rows, as many as the scratch holds), each with its own share of the scratch.
     private func runWinograd(_ weights: WinogradConvolution, input: FeatureMapView, output: FeatureMapView,
                              workspace: EncoderWorkspace, parts: Int) {
         let tileRows = WinogradConvolution.tiles(output.height)
-        let rowFloats = max(weights.scratchCount(tiles: WinogradConvolution.tiles(output.width)), 1)
-        let bands = max(1, min(parts, tileRows, workspace.columns.count / rowFloats))
-        let share = workspace.columns.count / bands
-        let bandRows = max(1, WinogradConvolution.bandTiles / WinogradConvolution.tiles(output.width))
-        let bandFloats = min(share, bandRows * rowFloats)
-        ParallelFor.run(parts: bands) { part in
-            weights.forward(input: input, output: output,
-                            tileRows: ParallelFor.range(part, of: bands, count: tileRows),
-                            scratch: workspace.columns.pointer + part * share, scratchCount: bandFloats,
+        let tilesPerRow = WinogradConvolution.tiles(output.width)
+        let rowFloats = max(weights.scratchCount(tiles: tilesPerRow), 1)
+        let scratchRows = max(1, workspace.columns.count / rowFloats)  // the plan makes room for at least 8
+        let rowsPerBand = min(Self.bandRows(rows: tileRows, width: tilesPerRow,
+                                            targetPixels: WinogradConvolution.bandTiles), scratchRows)
+        let bandFloats = rowsPerBand * rowFloats
+        let parts = max(1, min(parts, workspace.columns.count / bandFloats))
+        Self.forEachBand(rows: tileRows, rowsPerBand: rowsPerBand, parts: parts) { part, band in
+            weights.forward(input: input, output: output, tileRows: band,
+                            scratch: workspace.columns.pointer + part * bandFloats, scratchCount: bandFloats,
                             zeros: workspace.zeros.pointer)
         }
     }
@@ -278,20 +278,55 @@ final class DenseNetEncoder: Sendable {
                        workspace: workspace, parts: parts)
     }
 
-    /// One convolution on up to `parts` threads, each on a band of output rows with its own share of
-    /// the im2col scratch (at least one output row each).
+    /// One convolution on up to `parts` threads, on bands of output rows; an im2col convolution's bands are
+    /// as large as two fit in the scratch (each part packs into its own share).
     private func runConvolution(_ weights: PackedConvolution, input: FeatureMapView, output: FeatureMapView,
                                 workspace: EncoderWorkspace, parts: Int) {
-        var bands = min(parts, output.height)
-        if !weights.isPointwise {
-            let rowFloats = max(output.width * weights.columnLength, 1)
-            bands = max(1, min(bands, workspace.columns.count / rowFloats))
+        if weights.isPointwise {
+            let rowsPerBand = Self.bandRows(rows: output.height, width: output.width,
+                                            targetPixels: Self.pointwiseBandPixels)
+            Self.forEachBand(rows: output.height, rowsPerBand: rowsPerBand, parts: parts) { _, rows in
+                Convolution.forward(input: input, weights: weights, output: output, outputRows: rows,
+                                    scratch: workspace.columns.pointer, scratchCount: 0)
+            }
+            return
         }
-        let share = workspace.columns.count / max(bands, 1)
-        ParallelFor.run(parts: bands) { part in
-            Convolution.forward(input: input, weights: weights, output: output,
-                                outputRows: ParallelFor.range(part, of: bands, count: output.height),
-                                scratch: workspace.columns.pointer + part * share, scratchCount: share)
+        let rowFloats = max(output.width * weights.columnLength, 1)
+        let scratchRows = max(1, workspace.columns.count / rowFloats)  // the plan makes room for at least 1
+        let rowsPerBand = min(Self.bandRows(rows: output.height, width: output.width,
+                                            targetPixels: DenseNetPlan.bandPixels / 2), scratchRows)
+        let bandFloats = rowsPerBand * rowFloats
+        let parts = max(1, min(parts, workspace.columns.count / bandFloats))
+        Self.forEachBand(rows: output.height, rowsPerBand: rowsPerBand, parts: parts) { part, rows in
+            Convolution.forward(input: input, weights: weights, output: output, outputRows: rows,
+                                scratch: workspace.columns.pointer + part * bandFloats, scratchCount: bandFloats)
+        }
+    }
+
+    // MARK: Bands
+
+    /// Pixels per band of a 1x1 convolution (with its BN-ReLUs).
+    static let pointwiseBandPixels = 512
+
+    /// Rows per band for a layer of `rows` rows of `width` pixels: about `targetPixels` pixels, and at most
+    /// half the rows, so that two threads each get work. A function of the shape alone: the bands, and so
+    /// every BLAS call and every result, are the same whatever the thread count (OpenBLAS's result for a
+    /// pixel can depend on the size of the call it is in).
+    static func bandRows(rows: Int, width: Int, targetPixels: Int) -> Int {
+        max(1, min(targetPixels / max(width, 1), (rows + 1) / 2))
+    }
+
+    /// Runs `body(part, band)` for every band of `rowsPerBand` rows of 0..<`rows` (the last one shorter),
+    /// whole bands shared out among up to `parts` threads; `part` (0..<parts) picks a scratch share.
+    private static func forEachBand(rows: Int, rowsPerBand: Int, parts: Int,
+                                    _ body: (_ part: Int, _ band: Range<Int>) -> Void) {
+        let bands = (rows + rowsPerBand - 1) / rowsPerBand
+        let used = min(parts, bands)
+        ParallelFor.run(parts: used) { part in
+            for band in ParallelFor.range(part, of: used, count: bands) {
+                let start = band * rowsPerBand
+                body(part, start..<min(start + rowsPerBand, rows))
+            }
         }
     }
 }

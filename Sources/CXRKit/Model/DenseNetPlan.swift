@@ -98,8 +98,9 @@ struct DenseNetPlan: Equatable, Sendable {
                                      targetBandPixels: Self.bandPixels),
                 block.side, layerColumns], "denseblock\(index + 1) im2col band")
             columns = max(columns, band)
-            // Winograd F(2x2, 3x3): at least four tile rows of transformed input and GEMM output.
-            let winograd = try checkedProduct([4, (block.side + 1) / 2, 16, bottleneckChannels + growthRate],
+            // Winograd F(2x2, 3x3): eight tile rows of transformed input and GEMM output (four bands of
+            // two tile rows at 64 pixels a side, so four threads).
+            let winograd = try checkedProduct([8, (block.side + 1) / 2, 16, bottleneckChannels + growthRate],
                                               "denseblock\(index + 1) Winograd band")
             columns = max(columns, winograd)
         }
