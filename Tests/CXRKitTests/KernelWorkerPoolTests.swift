@@ -50,19 +50,20 @@ final class KernelWorkerPoolTests: XCTestCase {
 
     /// The same at DenseNet-121's widths (growth 32, bottleneck 128, 64 stem channels), where OpenBLAS's
     /// result for a pixel can depend on the size of the GEMM it is in: the encoder's bands are fixed by
-    /// each layer's shape, whatever the thread count, Winograd and im2col alike.
+    /// each layer's shape and the plan's `bandParts`, whatever the thread count, Winograd and im2col
+    /// alike, for grids cut for 1, 2 and 8 threads (this machine's cores decide which threads really run).
     func testEncoderResultsDoNotDependOnThreadsAtDenseNetWidths() throws {
         let config = DenseNetTestModel.config(blocks: [2, 2, 2, 2], growth: 32, bnSize: 4, initFeatures: 64,
                                               inChannels: 1, inputSize: 128)
-        for winograd in [true, false] {
+        for (winograd, bandParts) in [(true, 2), (false, 2), (true, 8), (true, 1), (false, 8)] {
             let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 31),
-                                              config: config, winograd: winograd)
+                                              config: config, winograd: winograd, bandParts: bandParts)
             let workspace = try encoder.makeWorkspace()
             let input: [Float] = (0..<(128 * 128)).map { index in Float((index * 7919) % 257) / 128 - 1 }
             let one = try encoder.encode(input: input, workspace: workspace, threads: 1)
             for threads in [2, 3, 4] {
                 XCTAssertEqual(try encoder.encode(input: input, workspace: workspace, threads: threads), one,
-                               "\(threads) threads, winograd \(winograd)")
+                               "\(threads) threads, winograd \(winograd), grid for \(bandParts)")
             }
         }
     }

@@ -24,9 +24,12 @@ final class DenseNetEncoder: Sendable {
     /// Throws `invalidModel` naming the first tensor whose shape is wrong.
     ///
     /// `winograd` chooses the 3x3 algorithm (see `usesWinograd`); both agree to rounding (about 1e-6).
-    init(weights: EncoderWeights, config: ModelConfig, winograd: Bool = true) throws {
+    /// `bandParts` sets how many threads the band grid is cut for (default: this machine's cores, at most
+    /// 8; see `DenseNetPlan.bandParts`); tests vary it.
+    init(weights: EncoderWeights, config: ModelConfig, winograd: Bool = true,
+         bandParts: Int = DenseNetPlan.machineParts) throws {
         usesWinograd = winograd
-        let plan = try DenseNetPlan(config: config)
+        let plan = try DenseNetPlan(config: config, bandParts: bandParts)
         self.config = config
         self.plan = plan
         let prefix = "encoder.features."
@@ -224,7 +227,7 @@ final class DenseNetEncoder: Sendable {
                                         channels: inputChannels)
         let bottleneck = FeatureMapView(base: workspace.bottleneck.pointer, height: side, width: side,
                                         channels: plan.bottleneckChannels)
-        let rowsPerBand = Self.bandRows(rows: side, width: side, targetPixels: Self.pointwiseBandPixels)
+        let rowsPerBand = bandRows(rows: side, width: side, targetPixels: Self.pointwiseBandPixels)
         Self.forEachBand(rows: side, rowsPerBand: rowsPerBand, parts: parts) { _, rows in
             let pixels = (rows.lowerBound * side)..<(rows.upperBound * side)
             BatchNormReLU.apply(input: input.pixels(pixels), scale: layer.norm1.scale, shift: layer.norm1.shift,
@@ -251,8 +254,8 @@ final class DenseNetEncoder: Sendable {
         let tilesPerRow = WinogradConvolution.tiles(output.width)
         let rowFloats = max(weights.scratchCount(tiles: tilesPerRow), 1)
         let scratchRows = max(1, workspace.columns.count / rowFloats)  // the plan makes room for at least 8
-        let rowsPerBand = min(Self.bandRows(rows: tileRows, width: tilesPerRow,
-                                            targetPixels: WinogradConvolution.bandTiles), scratchRows)
+        let rowsPerBand = min(bandRows(rows: tileRows, width: tilesPerRow,
+                                       targetPixels: WinogradConvolution.bandTiles), scratchRows)
         let bandFloats = rowsPerBand * rowFloats
         let parts = max(1, min(parts, workspace.columns.count / bandFloats))
         Self.forEachBand(rows: tileRows, rowsPerBand: rowsPerBand, parts: parts) { part, band in
@@ -278,13 +281,14 @@ final class DenseNetEncoder: Sendable {
                        workspace: workspace, parts: parts)
     }
 
-    /// One convolution on up to `parts` threads, on bands of output rows; an im2col convolution's bands are
-    /// as large as two fit in the scratch (each part packs into its own share).
+    /// One convolution on up to `parts` threads, on bands of output rows (`bandRows`); an im2col
+    /// convolution's bands aim at half the plan's im2col scratch, and as many parts run at once as the
+    /// scratch holds bands (each packs into its own share).
     private func runConvolution(_ weights: PackedConvolution, input: FeatureMapView, output: FeatureMapView,
                                 workspace: EncoderWorkspace, parts: Int) {
         if weights.isPointwise {
-            let rowsPerBand = Self.bandRows(rows: output.height, width: output.width,
-                                            targetPixels: Self.pointwiseBandPixels)
+            let rowsPerBand = bandRows(rows: output.height, width: output.width,
+                                       targetPixels: Self.pointwiseBandPixels)
             Self.forEachBand(rows: output.height, rowsPerBand: rowsPerBand, parts: parts) { _, rows in
                 Convolution.forward(input: input, weights: weights, output: output, outputRows: rows,
                                     scratch: workspace.columns.pointer, scratchCount: 0)
@@ -293,8 +297,8 @@ final class DenseNetEncoder: Sendable {
         }
         let rowFloats = max(output.width * weights.columnLength, 1)
         let scratchRows = max(1, workspace.columns.count / rowFloats)  // the plan makes room for at least 1
-        let rowsPerBand = min(Self.bandRows(rows: output.height, width: output.width,
-                                            targetPixels: DenseNetPlan.bandPixels / 2), scratchRows)
+        let rowsPerBand = min(bandRows(rows: output.height, width: output.width,
+                                       targetPixels: DenseNetPlan.bandPixels / 2), scratchRows)
         let bandFloats = rowsPerBand * rowFloats
         let parts = max(1, min(parts, workspace.columns.count / bandFloats))
         Self.forEachBand(rows: output.height, rowsPerBand: rowsPerBand, parts: parts) { part, rows in
@@ -308,12 +312,12 @@ final class DenseNetEncoder: Sendable {
     /// Pixels per band of a 1x1 convolution (with its BN-ReLUs).
     static let pointwiseBandPixels = 512
 
-    /// Rows per band for a layer of `rows` rows of `width` pixels: about `targetPixels` pixels, and at most
-    /// half the rows, so that two threads each get work. A function of the shape alone: the bands, and so
-    /// every BLAS call and every result, are the same whatever the thread count (OpenBLAS's result for a
-    /// pixel can depend on the size of the call it is in).
-    static func bandRows(rows: Int, width: Int, targetPixels: Int) -> Int {
-        max(1, min(targetPixels / max(width, 1), (rows + 1) / 2))
+    /// Rows per band for a layer of `rows` rows of `width` pixels: about `targetPixels` pixels, and small
+    /// enough that each of `plan.bandParts` threads gets a band. A function of the shape and the plan alone:
+    /// the bands, and so every BLAS call and every result, are the same whatever threads a call uses
+    /// (OpenBLAS's result for a pixel can depend on the size of the call it is in).
+    func bandRows(rows: Int, width: Int, targetPixels: Int) -> Int {
+        max(1, min(targetPixels / max(width, 1), (rows + plan.bandParts - 1) / plan.bandParts))
     }
 
     /// Runs `body(part, band)` for every band of `rowsPerBand` rows of 0..<`rows` (the last one shorter),

@@ -10,8 +10,16 @@ struct DenseNetPlan: Equatable, Sendable {
         let outputChannels: Int
     }
 
-    /// Output pixels each im2col band aims at (a few MB of scratch at DenseNet-121 sizes).
+    /// Output pixels of im2col scratch the plan reserves (a few MB at DenseNet-121 sizes); the encoder's
+    /// im2col bands aim at half of it, so that two threads pack at once.
     static let bandPixels = 1024
+    /// Most threads the encoder's band grid is cut for: this machine's cores, at most 8 (see
+    /// `bandParts`).
+    static let machineParts = min(max(BLASThreads.available, 1), 8)
+    /// Threads the band grid is cut for (`DenseNetEncoder.bandRows`): layers get up to this many bands, and
+    /// the Winograd scratch holds two tile rows for each. Fixed per process (never by a call's `threads`),
+    /// so results do not depend on the threads a call uses.
+    let bandParts: Int
     /// Largest workspace accepted, in floats (4 GiB).
     static let maximumWorkspaceFloats = 1 << 30
 
@@ -37,7 +45,8 @@ struct DenseNetPlan: Equatable, Sendable {
     let bottleneckFloats: Int
     let columnFloats: Int
 
-    init(config: ModelConfig) throws {
+    init(config: ModelConfig, bandParts: Int = DenseNetPlan.machineParts) throws {
+        self.bandParts = min(max(bandParts, 1), 8)
         func positive(_ value: Int, _ name: String) throws -> Int {
             guard value >= 1 else { throw CXRError.invalidModel("config \(name) \(value) must be at least 1") }
             return value
@@ -98,9 +107,10 @@ struct DenseNetPlan: Equatable, Sendable {
                                      targetBandPixels: Self.bandPixels),
                 block.side, layerColumns], "denseblock\(index + 1) im2col band")
             columns = max(columns, band)
-            // Winograd F(2x2, 3x3): eight tile rows of transformed input and GEMM output (four bands of
-            // two tile rows at 64 pixels a side, so four threads).
-            let winograd = try checkedProduct([8, (block.side + 1) / 2, 16, bottleneckChannels + growthRate],
+            // Winograd F(2x2, 3x3): two tile rows of transformed input and GEMM output per band part, at
+            // least eight.
+            let winograd = try checkedProduct([max(8, 2 * self.bandParts), (block.side + 1) / 2, 16,
+                                               bottleneckChannels + growthRate],
                                               "denseblock\(index + 1) Winograd band")
             columns = max(columns, winograd)
         }

@@ -159,7 +159,7 @@ extension ModelConfig {
                   case (let output, false) = channels.addingReportingOverflow(added),
                   let block = product([side, side, output]),
                   let columns = product([bandPixels + side, 9, bottleneck]),
-                  let winograd = product([4, (side + 1) / 2, 16, bottleneck + growthRate])
+                  let winograd = product([16, (side + 1) / 2, 16, bottleneck + growthRate])  // 2 x 8 parts
             else { return nil }
             parts += [block, columns, winograd]
             largestBlock = max(largestBlock, block)
