@@ -317,7 +317,8 @@ typedef struct cxr_generate_params {
      * worker threads it starts on first use and keeps for the life of the process (they spin briefly after
      * each job, then sleep), and calls the system OpenBLAS single-threaded: it sets
      * openblas_set_num_threads(1), which is process-wide, so a host that uses the same OpenBLAS for its own
-     * work sees that setting. */
+     * work sees that setting. Results do not depend on n_threads (on one machine, they are the same bits
+     * with any value). */
     int32_t n_threads;
     /* Optional (NULL = never abort). Default NULL. */
     cxr_abort_callback abort_callback;
