@@ -13,8 +13,8 @@ import CVectorKernels
 /// run products with m · n · k <= 10⁶ and m · n <= 1200 through small-matrix kernels that read the operands in place
 /// (AVX-512 on this hardware); cutting B into bands of rows that satisfy those bounds therefore reads B
 /// once, unpacked. Where OpenBLAS lacks that path each band is an ordinary sgemm: the same result, slower.
-/// One row stays a GEMV (already one pass over B); more than `bandedRowLimit` rows take one sgemm, whose
-/// packing is then worth it.
+/// One row stays a GEMV (already one pass over B); more than `bandedRowLimit` rows take sgemm calls (two
+/// fixed chunks, `sgemmChunk`), whose packing is then worth it.
 enum FewRowProduct {
     /// Largest m run by the vector kernel (`CVK_FEW_ROWS_MAX`).
     static let vectorRowLimit = Int(CVK_FEW_ROWS_MAX)
