@@ -23,7 +23,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        // The decoder's element-wise loops in C, compiled per vector width and chosen at run time.
+        // The decoder's loops and the Winograd transforms in C, compiled per vector width, chosen at run time.
         .target(name: "CVectorKernels"),
         .target(name: "CXRKit", dependencies: ["COpenBLAS", "CVectorKernels"]),
         .target(name: "CXRImageIO", dependencies: ["CPNG"]),

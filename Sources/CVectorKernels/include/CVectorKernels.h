@@ -61,7 +61,7 @@ int cvk_few_row_product(cvk_level level, long m, long n, long k, const float *a,
  *  not overlap `input`. */
 void cvk_log_softmax(cvk_level level, const float *input, long count, float *output);
 
-/** The activations the kernels use, for testing them and for element-wise use. */
+/** The activations every kernel above inlines, evaluated on their own (the tests check their accuracy). */
 typedef enum {
     CVK_EXP = 0,     /**< Cephes expf: within 2 ulp of libm for results in [2^-126, 2^127]; flushes smaller
                           results to 0; +infinity from 88.3763 on */

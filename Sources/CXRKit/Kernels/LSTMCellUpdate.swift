@@ -8,7 +8,7 @@ enum LSTMCellUpdate {
     /// - cell: the row's `units` cell values, replaced by the new ones.
     /// - hidden: receives the row's `units` new hidden values (must not overlap `gates` or `cell`).
     ///
-    /// σ, tanh: `FastActivations` (within about 1e-6 of libm), in `cvk_lstm_update`.
+    /// σ, tanh: branch-free approximations within about 1e-6 of libm (`cvk_lstm_update`).
     static func apply(gates: UnsafePointer<Float>, cell: UnsafeMutablePointer<Float>,
                       hidden: UnsafeMutablePointer<Float>, units: Int, level: VectorLevel = .best) {
         cvk_lstm_update(level.cLevel, gates, cell, hidden, units)

@@ -1,7 +1,7 @@
 import CVectorKernels
 
 /// log_softmax of one row in Float32, as PyTorch computes it: x - max - log(sum(exp(x - max))), with
-/// `FastActivations`' exp (`cvk_log_softmax`).
+/// Cephes' exp (`cvk_log_softmax`; within 2 ulp of libm).
 enum LogSoftmax {
     /// Writes log_softmax(`input[0..<count]`) to `output` (which must not overlap `input`). `count` >= 1.
     static func apply(_ input: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>,

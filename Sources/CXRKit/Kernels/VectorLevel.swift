@@ -1,8 +1,9 @@
 import CVectorKernels
 
-/// The vector instruction set a C kernel (`CVectorKernels`) runs with. Every level gives the same bits
-/// (the C source fixes each sum's order and turns contraction off), so the level is a speed choice only:
-/// the library always uses `best`; tests run every level of `supported` against `generic`.
+/// The vector instruction set a C kernel (`CVectorKernels`) runs with. The library always uses `best`;
+/// tests run every level of `supported`. The element-wise kernels give the same bits at every level (the
+/// C source fixes each sum's order and turns contraction off), so for them the level is a speed choice
+/// only; the few-row product's FMA levels differ from each other in the last bits.
 enum VectorLevel: Int, CaseIterable, Sendable {
     /// The build's baseline (SSE2 on x86-64).
     case generic = 0
