@@ -44,9 +44,10 @@ final class AttentionDecoder: Sendable {
 
     /// Largest region count R for which `prepare` precomputes P. P costs R·V·F multiply-adds once per
     /// image (one GEMM) and turns W_ec C_t (k·V·F per step, streaming W_ec) into P alpha_t (k·R·V).
-    /// Measured with beam 3 (about 10-20 steps): at R = 16 (128-pixel input) it saves about 0.5 ms per
-    /// image; at R = 64 (256 pixels) the steps get about 0.8 ms faster and `prepare` 0.5 ms slower: a net
-    /// gain of 0.3-0.7 ms in three of four paired runs. Beyond 64 regions P grows with R, the saving does not.
+    /// Measured with beam 3, `prepare` + search right after an encoder pass, median of 30, benchmark image:
+    /// at R = 64 (seed-sized model, 16 steps) 2.97-3.06 ms with P against 3.11-3.15 ms without on two
+    /// threads, and even on one (5.17-5.27 against 5.14-5.46 ms); at R = 16 (demo model, 60 steps) P saves
+    /// 0.8-1.0 ms on two threads and 1.6 ms on one. Beyond 64 regions P grows with R, the saving does not.
     static let contextTableRegionLimit = 64
 
     /// Wraps loaded weights, checking every array against the sizes `config` and `vocabularySize` imply.
