@@ -281,7 +281,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--image", type=Path, help="the image timed (default: the first of --folder)")
     parser.add_argument("--folder", type=Path, default=REPO.parent / "shared" / "data" / "real-cxr",
-                        help="images for images/s (PNG/JPEG; Pillow decodes them to 8-bit gray first)")
+                        help="images for images/s (PNG/JPEG; Pillow decodes them to 8-bit gray first; default: "
+                        "../shared/data/real-cxr, relative to the repository root)")
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
@@ -326,7 +327,7 @@ def main(argv=None) -> int:
 
     image = args.image or (images[0] if images else None)
     if image is None:
-        raise SystemExit("no image: pass --image or a --folder with PNG/JPEG files")
+        raise SystemExit(f"no image: pass --image or a --folder with PNG/JPEG files ({args.folder} has none)")
     scratch = Path(tempfile.mkdtemp(prefix="cxr-bench-", dir=work))
     gray = read_gray8(image)
     gray_path = write_gray8(gray, scratch, "timed")
@@ -349,7 +350,9 @@ def main(argv=None) -> int:
     ort_error = float(np.abs(got - want).max() / np.abs(want).max())
     del check, reference
 
-    print(f"image {image} ({gray.shape[1]}x{gray.shape[0]}), weights {weights.name}, onnxruntime "
+    # The image relative to the repository root, so that a pasted table names no machine's folders.
+    print(f"image {os.path.relpath(Path(image).resolve(), REPO)} ({gray.shape[1]}x{gray.shape[0]}), "
+          f"weights {weights.name}, onnxruntime "
           f"{ort.__version__}, torch {torch.__version__}; ONNX vs reference: max rel err {ort_error:.1e}")
     print(f"{args.rounds} interleaved rounds per thread count. ratio = median / ONNX Runtime encoder median; "
           f"paired = median over rounds of (this / ONNX Runtime in the same round); min = fastest round.")
