@@ -3,7 +3,8 @@
 a few made-up buffers, the numpy reference's expected equalized outputs (training/cxrcaption_ref/preprocess.py),
 and the PNG decoder fixtures. Run it again only when the fixtures must change; PROVENANCE.md says what each is.
 
-Usage: /work/venv-ref/bin/python scripts/intake_fixtures.py  (needs numpy, pillow, pydicom)
+Usage: python scripts/intake_fixtures.py  (a Python with numpy, pillow, pydicom: e.g. the test virtualenv of
+`scripts/setup --tests`, ~/.cache/cxrcaption/venv/bin/python)
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 As a command:
 
-    python -m cxrcaption_ref.export --out model.safetensors --vocab vocab.json \
+    cxrcaption-export --out model.safetensors --vocab vocab.json \
         [--config config.json] [--state-dict model.pt] [--densenet chexnet.pth.tar] \
         [--labels labels.json] [--join " "] [--dtype f32|f16|bf16] [--seed 0]
 
@@ -204,7 +204,7 @@ def import_densenet(model: CaptionModel, checkpoint) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cxrcaption_ref.export", description=__doc__,
+    parser = argparse.ArgumentParser(prog="cxrcaption-export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output .safetensors path")
     parser.add_argument("--vocab", required=True, help="JSON array of token strings (index = id)")

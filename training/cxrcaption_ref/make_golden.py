@@ -1,8 +1,10 @@
 """Write the golden fixtures the Swift tests compare against (Tests/CXRKitTests/Fixtures/golden/).
 
-    PYTHONPATH=training /work/venv-ref/bin/python -m cxrcaption_ref.make_golden [--out DIR] [--data DIR]
+    cxrcaption-golden [--out DIR] [--data DIR]        (or python -m cxrcaption_ref.make_golden)
 
 Deterministic: seeded weights, seeded random inputs, and one real image from ../shared/data/real-cxr.
+The defaults are the checkout's Tests/CXRKitTests/Fixtures/golden and ../shared/data beside it (an editable
+install, see training/README.md); give both otherwise.
 See the README.md it sits beside for the layout of every file.
 """
 
@@ -18,13 +20,14 @@ import torch
 from safetensors.torch import save_file
 
 from .beam import BeamParameters, SpecialTokens, detokenize, model_beam_search
+from .checkout import checkout, shared_data
 from .export import export_model, load_model
 from .model import CaptionModel, ModelConfig
 from .synthetic import add_length_counter, crude_input, randomize_weights, round_to_half_and_bfloat
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = REPO / "Tests" / "CXRKitTests" / "Fixtures" / "golden"
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+REPO = checkout()
+DEFAULT_OUT = None if REPO is None else REPO / "Tests" / "CXRKitTests" / "Fixtures" / "golden"
+DEFAULT_DATA = shared_data()
 REAL_IMAGE = "real-cxr/nih/txv_00000001_000.png"
 
 SEED = 20261133
@@ -96,9 +99,11 @@ def build_model(calibration: torch.Tensor) -> CaptionModel:
 @torch.no_grad()
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"fixture folder (default {DEFAULT_OUT})")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"the shared data (default {DEFAULT_DATA})")
     args = parser.parse_args(argv)
+    if args.out is None or args.data is None:
+        parser.error("not installed from a checkout: give --out and --data")
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(SEED)
     inputs = make_inputs(args.data, gen)

@@ -1,8 +1,8 @@
 """Evaluation glue: the files `cxrcaption eval` / `cxrcaption score` read, the two baselines, and (as a
 cross-check only) candidates from the PyTorch reference.
 
-    python -m cxrcaption_train.evaluate --manifest DATA/manifest.jsonl --out runs/demo-en/eval \
-        [--model runs/demo-en/model.safetensors] [--cli .build/debug/cxrcaption] [--eval-args "..."]
+    cxrcaption-evaluate --manifest DATA/manifest.jsonl --out runs/demo-en/eval \
+        [--model runs/demo-en/model.safetensors] [--cli .build/release/cxrcaption-cli] [--eval-args "..."]
 
 Writes into --out:
   references.json   id -> [reference impression]             (the split's studies, copy 0)
@@ -32,10 +32,7 @@ import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from .dataset import equalize, load_gray, read_manifest, target_text, to_model_input  # noqa: E402
+from .dataset import equalize, load_gray, read_manifest, target_text, to_model_input
 
 
 def _norm(text: str) -> str:
@@ -236,4 +233,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

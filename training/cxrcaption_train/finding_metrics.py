@@ -1,7 +1,7 @@
 """Finding-level precision/recall of generated text against the rendered phantom findings, and attention
 pointing accuracy.
 
-    python -m cxrcaption_train.finding_metrics --eval-dir runs/demo-en/eval \
+    cxrcaption-finding-metrics --eval-dir runs/demo-en/eval \
         --eval-output runs/demo-en/eval/eval_output.jsonl [--json]
 
 A finding counts as *reported* when the text mentions it, not negated: one of the finding's patterns
@@ -227,4 +227,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

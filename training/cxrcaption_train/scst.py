@@ -1,6 +1,6 @@
 """Stage 3 (optional, beyond the published recipe): self-critical fine-tuning of the decoder.
 
-    python -m cxrcaption_train.scst --model runs/demo-en/model.safetensors --manifest DATA/manifest.jsonl \
+    cxrcaption-scst --model runs/demo-en/model.safetensors --manifest DATA/manifest.jsonl \
         --out runs/demo-en-scst [--mention-weight 1.0] [--epochs 8] [--export model.safetensors]
 
 Maximum-likelihood training (stage 2) plus beam search writes the single most probable phrasing, which on
@@ -38,16 +38,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search
+from cxrcaption_ref.export import export_model, load_model
+from cxrcaption_ref.model import DecoderContext
 
-from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search  # noqa: E402
-from cxrcaption_ref.export import export_model, load_model  # noqa: E402
-from cxrcaption_ref.model import DecoderContext  # noqa: E402
-
-from .dataset import EqualizedCache, read_manifest, to_model_input  # noqa: E402
-from .cider import CiderD, metric_words  # noqa: E402
-from .finding_metrics import precision_recall, reported_findings  # noqa: E402
+from .cider import CiderD, metric_words
+from .dataset import EqualizedCache, read_manifest, to_model_input
+from .finding_metrics import precision_recall, reported_findings
 
 def mention_reward(text: str, truth: set[str]) -> float:
     said = reported_findings(text)
@@ -232,4 +229,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

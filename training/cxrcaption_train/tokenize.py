@@ -159,7 +159,7 @@ ZH_SEVERITY = {"borderline": "轻度", "mild": "轻度", "moderate": "中度", "
 
 
 def zh_phrase(finding, rng) -> str:
-    """One Chinese phrase for one finding (a phantoms.findings.Finding or dict), template chosen by rng."""
+    """One Chinese phrase for one finding (a cxrcaption_phantoms Finding or dict), template chosen by rng."""
     d = finding if isinstance(finding, dict) else finding.to_dict()
     kind = d["kind"]
     options = ZH_TEMPLATES[kind]

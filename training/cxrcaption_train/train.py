@@ -1,8 +1,10 @@
 """Train a cxrcaption model from a manifest, in two stages, and export it to the weights format.
 
-    python -m cxrcaption_train.train --manifest DATA/manifest.jsonl --out runs/demo-en [--stages 1,2]
-    python -m cxrcaption_train.train --manifest ... --out runs/demo-en --resume      # continue a run
-    python -m cxrcaption_train.train --smoke --manifest ... --out /tmp/smoke          # tiny model, few steps
+    cxrcaption-train --manifest DATA/manifest.jsonl --out runs/demo-en [--stages 1,2]
+    cxrcaption-train --manifest ... --out runs/demo-en --resume      # continue a run
+    cxrcaption-train --smoke --manifest ... --out /tmp/smoke          # tiny model, few steps
+
+(`cxrcaption-train` is `python -m cxrcaption_train.train`.)
 
 Stage 1 (the published transfer-learning step): the encoder with the findings head is trained as a
 multi-label findings classifier (binary cross-entropy on the manifest's `labels`); early stopping on the
@@ -39,15 +41,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+from cxrcaption_ref.beam import SpecialTokens
+from cxrcaption_ref.model import CaptionModel, ModelConfig
 
-from cxrcaption_ref.beam import SpecialTokens  # noqa: E402
-from cxrcaption_ref.model import CaptionModel, ModelConfig  # noqa: E402
-
-from .dataset import (EqualizedCache, FeatureCaptionDataset, ImageCaptionDataset, encode_entries,  # noqa: E402
+from .dataset import (EqualizedCache, FeatureCaptionDataset, ImageCaptionDataset, encode_entries,
                       make_collate, read_manifest, target_text)
-from .tokenize import MIN_COUNT, build_vocab, join_for, tokenizer_for  # noqa: E402
+from .tokenize import MIN_COUNT, build_vocab, join_for, tokenizer_for
 
 FROZEN_STEM = ("conv0", "norm0", "relu0", "pool0", "denseblock1", "transition1", "denseblock2")
 
@@ -151,7 +150,7 @@ class Run:
         if self.args.labels and os.path.exists(self.args.labels):
             return list(json.load(open(self.args.labels)))
         try:
-            from phantoms.findings import LABELS
+            from cxrcaption_phantoms.findings import LABELS
             names = list(LABELS)
         except ImportError:
             names = []
@@ -505,4 +504,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,11 @@
 """Writes Tests/CXRKitTests/Fixtures/zh: a tiny Chinese model, a few phantoms and the PyTorch reference's
 beam results on them (expected.json), for Tests/CXRKitTests/ChineseCaptionTests.swift.
 
-Run from training/ with the training virtualenv (see the fixture folder's README.md for the full recipe):
+Run with the training virtualenv's Python (scripts/setup --training; it imports the installed cxrcaption_ref
+and cxrcaption_train), e.g. from the repository root (the fixture folder's README.md has the full recipe):
 
-    python scripts/make_zh_fixture.py --model /work/data/zh-fixture/run/model.safetensors \
-        --manifest /work/data/iu-phantom/manifest.jsonl \
-        --ids CXR... CXR... --out ../Tests/CXRKitTests/Fixtures/zh
+    python training/scripts/make_zh_fixture.py --model RUN/model.safetensors --manifest $DATA/manifest.jsonl \
+        --ids CXR... CXR... --out Tests/CXRKitTests/Fixtures/zh
 
 Each phantom (512x512, 16-bit) is shrunk to 128x128 by 4x4 block means (rounded, still 16-bit) and written
 as a 16-bit grayscale PNG. The expected results are computed from that PNG file as read back, through
@@ -24,13 +24,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from cxrcaption_ref import preprocess  # noqa: E402
-from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search  # noqa: E402
-from cxrcaption_ref.export import load_model  # noqa: E402
-from cxrcaption_train.dataset import read_manifest  # noqa: E402
+from cxrcaption_ref import preprocess
+from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search
+from cxrcaption_ref.export import load_model
+from cxrcaption_train.dataset import read_manifest
 
 SHRINK = 4
 

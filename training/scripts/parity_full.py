@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""Full-size parity: the Swift core (through `cxrcaption-cli parity`) against the PyTorch reference.
+"""Full-size parity: the Swift core (through `cxrcaption-test-tool parity`) against the PyTorch reference.
 
-    PYTHONPATH=training /work/venv-ref/bin/python training/scripts/parity_full.py \
-        [--cli .build/release/cxrcaption-cli] [--images ../shared/data/real-cxr] [--keep DIR]
+    swift build -c release --product cxrcaption-test-tool
+    python training/scripts/parity_full.py [--tool .build/release/cxrcaption-test-tool] \
+        [--images ../shared/data/real-cxr] [--keep DIR]
+
+Run with the training virtualenv's Python (scripts/setup --training; it imports the installed
+cxrcaption_ref). The defaults are relative to the checkout this script is in: the release build's
+cxrcaption-test-tool (a test executable of the Swift package, not shipped), and ../shared/data beside the
+checkout for the images and the IU reports.
 
 DenseNet-121 sizes, h 512, e 256, a 512, a vocabulary of ~300 tokens (the most frequent IU report words),
 seeded random weights with sensible activation scales, exported to a temporary cxrcaption/1 file. For
 every image (PNG and JPEG via Pillow, DICOM via pydicom; undecodable files are skipped with a message)
 the model input is made with training/cxrcaption_ref/preprocess.py (intake v1), the reference computes
-V, teacher-forced logits and the beam results, and the Swift CLI is run with
+V, teacher-forced logits and the beam results, and the Swift test tool is run with
 
     parity --model M --input X.f32 --tokens t1,t2,... --features-out V.f32 --logits-out L.f32
            --beam-json B.json --beam 3 --results 3 --max-tokens 60
@@ -17,7 +23,7 @@ Printed per image: max|V_swift - V_torch| / max|V_torch|, the max logit error ov
 (relative to the max |logit| there), whether the top-3 token sequences are identical, the largest
 log-probability difference of the results (dlogp) and the reference's smallest decision margin (how close
 the beam came to a tie; a mismatch with a margin near 1e-6 is a near-tie, not a bug). Exit status
-1 when a bound fails (1e-4; identical), 2 when the CLI cannot be run.
+1 when a bound fails (1e-4; identical), 2 when the test tool cannot be run.
 """
 
 from __future__ import annotations
@@ -35,16 +41,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-TRAINING = Path(__file__).resolve().parents[1]
-REPO = TRAINING.parent
-sys.path.insert(0, str(TRAINING))
+from cxrcaption_ref.beam import BeamParameters, SpecialTokens, detokenize, model_beam_search
+from cxrcaption_ref.export import export_model
+from cxrcaption_ref.make_golden import margins
+from cxrcaption_ref.model import CaptionModel, ModelConfig
+from cxrcaption_ref.synthetic import add_length_counter, crude_gray_image, randomize_weights, round_to_half_and_bfloat
 
-from cxrcaption_ref.beam import BeamParameters, SpecialTokens, detokenize, model_beam_search  # noqa: E402
-from cxrcaption_ref.export import export_model  # noqa: E402
-from cxrcaption_ref.make_golden import margins  # noqa: E402
-from cxrcaption_ref.model import CaptionModel, ModelConfig  # noqa: E402
-from cxrcaption_ref.synthetic import (add_length_counter, crude_gray_image, randomize_weights,  # noqa: E402
-                                      round_to_half_and_bfloat)
+REPO = Path(__file__).resolve().parents[2]  # the checkout this script is in (training/scripts/..)
+DEFAULT_TOOL = REPO / ".build" / "release" / "cxrcaption-test-tool"
 
 BOUND = 1e-4
 LOGIT_STEPS = 5
@@ -150,7 +154,8 @@ def make_model(config: ModelConfig, vocab: list[str], calibration: torch.Tensor,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cli", type=Path, default=REPO / ".build" / "release" / "cxrcaption-cli")
+    parser.add_argument("--tool", type=Path, default=DEFAULT_TOOL,
+                        help="the Swift package's cxrcaption-test-tool (default: this checkout's release build)")
     parser.add_argument("--images", type=Path, default=REPO.parent / "shared" / "data" / "real-cxr")
     parser.add_argument("--reports", type=Path,
                         default=REPO.parent / "shared" / "data" / "iu-reports" / "iu_reports_parsed.json")
@@ -165,16 +170,17 @@ def main(argv=None) -> int:
     parser.add_argument("--small", action="store_true", help="the golden fixtures' small sizes (for testing the script)")
     parser.add_argument("--keep", type=Path, help="keep the model and per-image files here")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per CLI run")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per test-tool run")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    if not args.cli.exists():
-        print(f"error: no CLI at {args.cli} (build it: swift build -c release --product cxrcaption-cli)", file=sys.stderr)
+    if not args.tool.exists():
+        print(f"error: no test tool at {args.tool} (build it: swift build -c release --product cxrcaption-test-tool)",
+              file=sys.stderr)
         return 2
-    probe = subprocess.run([str(args.cli), "parity", "--help"], capture_output=True, text=True, timeout=120)
+    probe = subprocess.run([str(args.tool), "parity", "--help"], capture_output=True, text=True, timeout=120)
     if probe.returncode != 0 or "--features-out" not in probe.stdout + probe.stderr:
-        print(f"error: {args.cli} has no `parity` subcommand (its help does not list --features-out)",
+        print(f"error: {args.tool} has no `parity` subcommand (its help does not list --features-out)",
               file=sys.stderr)
         return 2
     if not args.images.is_dir():
@@ -224,7 +230,7 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
 
-    worst_v, worst_l, all_same, failures, cli_failures = 0.0, 0.0, True, 0, 0
+    worst_v, worst_l, all_same, failures, tool_failures = 0.0, 0.0, True, 0, 0
     for index, (name, how, x) in enumerate(inputs):
         with torch.no_grad():
             V = model.encode(x.unsqueeze(0))
@@ -236,16 +242,16 @@ def main(argv=None) -> int:
             logits, _ = model.teacher_forced(V, torch.tensor([teacher]), special.start)
         stem = work / f"image{index}"
         x.numpy().astype("<f4").tofile(f"{stem}.input.f32")
-        command = [str(args.cli), "parity", "--model", str(model_path), "--input", f"{stem}.input.f32",
+        command = [str(args.tool), "parity", "--model", str(model_path), "--input", f"{stem}.input.f32",
                    "--tokens", ",".join(str(t) for t in teacher), "--features-out", f"{stem}.V.f32",
                    "--logits-out", f"{stem}.L.f32", "--beam-json", f"{stem}.beam.json",
                    "--beam", str(params.beam), "--results", str(params.results),
                    "--max-tokens", str(params.max_tokens)]
         run = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
         if run.returncode != 0:
-            print(f"{name:<58} CLI failed ({run.returncode}): {run.stderr.strip()[-400:]}")
+            print(f"{name:<58} test tool failed ({run.returncode}): {run.stderr.strip()[-400:]}")
             failures += 1
-            cli_failures += 1
+            tool_failures += 1
             all_same = False
             continue
         try:
@@ -253,9 +259,9 @@ def main(argv=None) -> int:
             l_swift = read_f32(Path(f"{stem}.L.f32"), (len(teacher), len(vocab)))
             beams = json.loads(Path(f"{stem}.beam.json").read_text())
         except (ValueError, OSError) as error:
-            print(f"{name:<58} bad CLI output: {error}")
+            print(f"{name:<58} bad test-tool output: {error}")
             failures += 1
-            cli_failures += 1
+            tool_failures += 1
             all_same = False
             continue
         v_err = relative_error(v_swift, V[0].numpy())
@@ -275,7 +281,8 @@ def main(argv=None) -> int:
     verdict = "PASS" if failures == 0 else "FAIL"
     print(f"summary: {len(inputs)} images, max V rel err {worst_v:.2e} (bound {BOUND:g}), max logit rel err over "
           f"{LOGIT_STEPS} steps {worst_l:.2e} (bound {BOUND:g}), top-{params.results} sequences identical: "
-          f"{'all' if all_same else 'NOT all'}; CLI failures {cli_failures}; {verdict} ({time.time() - started:.0f} s)")
+          f"{'all' if all_same else 'NOT all'}; test-tool failures {tool_failures}; {verdict} "
+          f"({time.time() - started:.0f} s)")
     return 0 if failures == 0 else 1
 
 

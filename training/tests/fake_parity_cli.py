@@ -1,20 +1,21 @@
-#!/work/venv-ref/bin/python
-"""Stands in for `cxrcaption-cli parity` (same arguments, same outputs) using the reference model, so the
-Python half of scripts/parity_full.py can be tested. FAKE_PARITY_NOISE=x adds x to V; FAKE_PARITY_DROP=1
-drops the last beam result."""
+"""Stands in for `cxrcaption-test-tool parity` (same arguments, same outputs) using the reference model, so
+the Python half of training/scripts/parity_full.py can be tested. FAKE_PARITY_NOISE=x adds x to V;
+FAKE_PARITY_DROP=1 drops the last beam result.
+
+Run with the Python that has cxrcaption-training installed: `python fake_parity_cli.py parity ...`
+(test_parity_script.py wraps it as `sys.executable fake_parity_cli.py` in a small executable).
+"""
 
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cxrcaption_ref.beam import BeamParameters, model_beam_search  # noqa: E402
-from cxrcaption_ref.export import load_model  # noqa: E402
+from cxrcaption_ref.beam import BeamParameters, model_beam_search
+from cxrcaption_ref.export import load_model
 
 torch.set_num_threads(1)
 parser = argparse.ArgumentParser()

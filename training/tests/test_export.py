@@ -7,7 +7,7 @@ from cxrcaption_ref.beam import SpecialTokens
 from cxrcaption_ref.export import export_model, load_model, main as export_main, metadata_for
 from cxrcaption_ref.model import CaptionModel, ModelConfig, expected_shapes, parameter_names
 
-from helpers import SMALL, VOCAB, read_header
+from .helpers import SMALL, VOCAB, read_header
 
 SPECIAL = SpecialTokens.from_vocab(VOCAB)
 

@@ -5,7 +5,7 @@ import torch
 
 from cxrcaption_ref.model import CaptionModel
 
-from helpers import SMALL, VOCAB
+from .helpers import SMALL, VOCAB
 
 
 def numpy_decoder(sd, V, tokens, start):

@@ -4,9 +4,9 @@ import os
 import numpy as np
 import pytest
 
-from phantoms.findings import KINDS, LABELS, Finding
-from phantoms.iu_dataset import DEFAULT_REPORTS, build_entries, load_studies, map_term, study_findings
-from phantoms.render import SIZE, parse_findings, render
+from cxrcaption_phantoms.findings import KINDS, LABELS, Finding
+from cxrcaption_phantoms.iu_dataset import DEFAULT_REPORTS, build_entries, load_studies, map_term, study_findings
+from cxrcaption_phantoms.render import SIZE, parse_findings, render
 
 # one example per kind (side/zone/severity where the kind has them)
 EXAMPLES = {

@@ -5,7 +5,7 @@ import pytest
 from cxrcaption_ref.beam import detokenize
 from cxrcaption_train.tokenize import (SPECIALS, ZH_TEMPLATES, build_vocab, decode, encode, tokenize_en,
                                        tokenize_zh, zh_impression, zh_phrase)
-from phantoms.findings import KINDS, Finding
+from cxrcaption_phantoms.findings import KINDS, Finding
 
 
 def test_english_words_and_punctuation_lowercased():

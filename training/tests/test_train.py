@@ -10,7 +10,7 @@ from cxrcaption_ref.export import load_model
 from cxrcaption_ref.model import CaptionModel
 from cxrcaption_train import train as T
 from cxrcaption_train.dataset import equalize, load_gray, read_manifest, target_text
-from helpers import TEXTS
+from .helpers import TEXTS
 
 def _args(manifest, out, *extra):
     return ["--smoke", "--manifest", manifest, "--out", str(out), "--image-cache", "none", *extra]

@@ -1,6 +1,6 @@
 """Chest radiograph phantom renderer (PA view), numpy only.
 
-    from phantoms.render import render
+    from cxrcaption_phantoms.render import render
     result = render([Finding("pleural_effusion", side="right", severity="small")], seed=7)
     result.image      # (512, 512) uint16, bright = dense (MONOCHROME2)
     result.masks      # list of (Finding, bool mask (512, 512)), one per finding, same geometry as image
@@ -15,7 +15,8 @@ of the image as it was (the difference is confined to the finding).
 
 Conventions: the patient's right is on the image left (PA view). `side="right"` is the patient's right.
 
-CLI: python -m phantoms.render --out DIR [--seed N] [--findings 'kind:side:zone:severity,...'] [--samples]
+CLI: cxrcaption-render-phantoms --out DIR [--seed N] [--findings 'kind:side:zone:severity,...'] [--samples]
+(or `python -m cxrcaption_phantoms.render ...`)
 """
 from __future__ import annotations
 
@@ -949,4 +950,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,8 +1,10 @@
 """The iu-phantom dataset: one phantom radiograph per Indiana University study (more for training if
 asked), its findings taken from the real report's `mesh_major` labels, its target text the real report.
 
-    python -m phantoms.iu_dataset --out DATA_DIR [--per-study-train 1] [--subset 20] [--workers 2]
-    python -m phantoms.iu_dataset --coverage-only
+    cxrcaption-phantoms --out DATA_DIR [--per-study-train 1] [--subset 20] [--workers 2]
+    cxrcaption-phantoms --coverage-only
+
+(`cxrcaption-phantoms` is `python -m cxrcaption_phantoms.iu_dataset`.)
 
 Writes DATA_DIR/manifest.jsonl (one line per image) and DATA_DIR/images/<split>/<id>_<k>.png (16-bit).
 A manifest line: {"id", "image" (path relative to the manifest), "split", "impression", "report" (= the
@@ -11,7 +13,7 @@ impression: the reference `cxrcaption eval` reads), "findings",
 "mesh" (the report's labels), "unmapped" (labels not rendered), "covered", "seed", "copy"}.
 
 Label mapping (`map_term`): each `mesh_major` term "Head/qualifier/..." maps to renderable findings
-(`phantoms.findings.KINDS`), to nothing on purpose (`IGNORED`: indexing notes and image-quality remarks)
+(`cxrcaption_phantoms.findings.KINDS`), to nothing on purpose (`IGNORED`: indexing notes and image-quality remarks)
 or stays unmapped (reported, not rendered). A study is *fully covered* when every term is rendered or
 ignored; `normal` is covered with no findings. Unspecified side/severity are drawn per study from a
 seeded generator so they are reproducible.
@@ -27,11 +29,12 @@ import zlib
 
 import numpy as np
 
+from cxrcaption_ref.checkout import shared_data
+
 from .findings import Finding, KINDS, LABELS
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_REPORTS = os.path.join(REPO, "..", "shared", "data", "iu-reports")
+# ../shared/data/iu-reports beside the checkout ("" when not installed from one: then --reports is needed)
+DEFAULT_REPORTS = "" if shared_data() is None else str(shared_data() / "iu-reports")
 
 IGNORED = {"No Indexing", "Technical Quality of Image Unsatisfactory"}
 SPLITS = ("train", "val", "test")
@@ -311,7 +314,7 @@ def main(argv=None):
     ap.add_argument("--coverage-only", action="store_true", help="print label coverage and exit")
     args = ap.parse_args(argv)
     if not os.path.isdir(args.reports):
-        sys.exit(f"reports folder {args.reports!r} not found")
+        sys.exit(f"reports folder {args.reports!r} not found (give --reports DIR)")
     studies = load_studies(args.reports)
     print(coverage_report(studies))
     if args.coverage_only:
@@ -353,4 +356,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
