@@ -27,6 +27,7 @@ def test_model_info_labels_tokens(model):
     assert info.attention_grid == 2 and info.region_count == 4
     assert info.has_findings_head is True and info.label_count == 3
     assert info.join_rule == 1 and info.format_version == 1 and info.preprocessing_version == 1
+    assert info.join_rule is cxrcaption.JoinRule.SPACE_SEPARATED
     assert model.token(info.unknown_token_id) == "<nou>"
     assert model.labels == ["cardiomegaly", "effusion", "pneumothorax"]
     assert model.token(2) == "<end>"
@@ -141,7 +142,8 @@ def test_determinism_and_windows(session, gray):
     (lambda s, g: s.generate(np.full((32, 32), np.nan, np.float32)), Status.INVALID_IMAGE, "nan"),
     (lambda s, g: s.generate(g, rescale=(float("inf"), 0)), Status.INVALID_IMAGE, "rescale"),
     (lambda s, g: s.generate(g, beam_width=0), Status.INVALID_ARGUMENT, "beam_width 0"),
-    (lambda s, g: s.generate(g, beam_width=65), Status.INVALID_ARGUMENT, "beam_width 65"),
+    (lambda s, g: s.generate(g, beam_width=cxrcaption.MAX_BEAM_WIDTH + 1), Status.INVALID_ARGUMENT,
+     f"beam_width {cxrcaption.MAX_BEAM_WIDTH + 1}"),
     (lambda s, g: s.generate(g, beam_width=2, max_results=3), Status.INVALID_ARGUMENT, "max_results 3"),
     (lambda s, g: s.generate(g, max_tokens=0), Status.INVALID_ARGUMENT, "max_tokens 0"),
     (lambda s, g: s.generate(g, length_penalty=float("nan")), Status.INVALID_ARGUMENT, "length_penalty"),

@@ -11,12 +11,13 @@ The library is found through $CXRCAPTION_LIBRARY (a path to libcxrcaption.so), e
 Every library failure raises CXRError carrying its status and the library's message.
 """
 
-from ._capi import (ABI_VERSION, MAX_BEAM_WIDTH, MAX_IMAGE_SIDE, MAX_TOKENS, MIN_IMAGE_SIDE, CXRError,
-                    Photometric, PixelFormat, Status, last_error, library, library_path, version)
+from ._capi import (ABI_VERSION, MAX_BEAM_WIDTH, MAX_IMAGE_SIDE, MAX_LENGTH_PENALTY, MAX_TOKENS, MIN_IMAGE_SIDE,
+                    CXRError, JoinRule, Photometric, PixelFormat, Status, last_error, library, library_path,
+                    version)
 from ._model import Model, ModelInfo, Result, Session
 
 __version__ = "0.1.0"
 
-__all__ = ["ABI_VERSION", "MAX_BEAM_WIDTH", "MAX_IMAGE_SIDE", "MAX_TOKENS", "MIN_IMAGE_SIDE", "CXRError",
-           "Model", "ModelInfo", "Photometric", "PixelFormat", "Result", "Session", "Status", "last_error",
-           "library", "library_path", "version"]
+__all__ = ["ABI_VERSION", "MAX_BEAM_WIDTH", "MAX_IMAGE_SIDE", "MAX_LENGTH_PENALTY", "MAX_TOKENS", "MIN_IMAGE_SIDE",
+           "CXRError", "JoinRule", "Model", "ModelInfo", "Photometric", "PixelFormat", "Result", "Session", "Status",
+           "last_error", "library", "library_path", "version"]

@@ -6,11 +6,17 @@ import enum
 import os
 import threading
 
+# The header's macros, enums and structs are mirrored here by hand. include/cxrcaption.h owns them:
+# python/tests/test_abi.py compares every CXR_ macro, enum and struct layout of the header with these, and
+# asks the library for its struct sizes and limits. Elsewhere the package writes a limit as its constant.
+
 #: The CXR_ABI_VERSION of the header this binding mirrors.
 ABI_VERSION = 1
-#: Limits of the header (CXR_MAX_BEAM_WIDTH, CXR_MAX_TOKENS, CXR_MIN/MAX_IMAGE_SIDE).
+#: Limits of the header: CXR_MAX_BEAM_WIDTH (beam_width), CXR_MAX_TOKENS (max_tokens),
+#: CXR_MAX_LENGTH_PENALTY (length_penalty), CXR_MIN_IMAGE_SIDE and CXR_MAX_IMAGE_SIDE (image width, height).
 MAX_BEAM_WIDTH = 64
 MAX_TOKENS = 1024
+MAX_LENGTH_PENALTY = 100.0
 MIN_IMAGE_SIDE = 16
 MAX_IMAGE_SIDE = 16384
 
@@ -44,6 +50,12 @@ class Photometric(enum.IntEnum):
     MONOCHROME1 = 1  #: low values are bright (many CR images)
 
 
+class JoinRule(enum.IntEnum):
+    """cxr_join_rule: how a model joins token strings into text (ModelInfo.join_rule)."""
+    CONCATENATE = 0       #: tokens are concatenated (Chinese)
+    SPACE_SEPARATED = 1   #: one space between tokens; punctuation attaches to the previous token (English)
+
+
 class CXRError(Exception):
     """A failed library call.
 
@@ -61,7 +73,7 @@ class CXRError(Exception):
         self.message = message
 
 
-# --- The header's structs (layouts pinned by Tests/c/header_check.c) ------------------------------------
+# --- The header's structs (layouts pinned by Tests/c/header_check.c and python/tests/test_abi.py) -------
 
 class Image(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("format", ctypes.c_int32), ("pixels", ctypes.c_void_p),

@@ -8,7 +8,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from . import _capi
-from ._capi import CXRError, Photometric, check, library
+from ._capi import CXRError, JoinRule, Photometric, check, library
 from ._image import describe
 
 
@@ -21,7 +21,7 @@ class ModelInfo:
     input_channels: int         #: 1, or 3 for ImageNet-style weights
     has_findings_head: bool     #: whether Session.findings works
     label_count: int            #: labels of the findings head
-    join_rule: int              #: 0 concatenate (Chinese), 1 space-separated (English)
+    join_rule: int              #: a JoinRule (a plain int for a rule newer than this package)
     attention_grid: int         #: side of an attention map (input_size / 32)
     region_count: int           #: attention_grid ** 2
     preprocessing_version: int  #: version of the intake pipeline the model was trained with
@@ -90,6 +90,8 @@ class Model(_Handle):
         check(lib.cxr_model_info(self._handle, ctypes.byref(raw)))
         values = {name: getattr(raw, name) for name in _capi.MODEL_INFO_FIELDS}
         values["has_findings_head"] = bool(values["has_findings_head"])
+        if values["join_rule"] in JoinRule.__members__.values():
+            values["join_rule"] = JoinRule(values["join_rule"])
         self.info = ModelInfo(**values)
         #: The findings labels, in the order Session.findings reports them ([] without a findings head).
         self.labels = [self._string(lib.cxr_model_label, i) for i in range(raw.label_count)]
