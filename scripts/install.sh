@@ -54,7 +54,7 @@ prefix="${prefix%/}"
 cd "$root"
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 
-version="$(sed -nE 's/.*static let (major|minor|patch) = ([0-9]+).*/\2/p' Sources/CXRKit/Support/Version.swift | paste -sd.)"
+version="$(sed -nE 's/.*static let text: StaticString = "([0-9.]+)".*/\1/p' Sources/CXRKit/Support/Version.swift)"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "install.sh: cannot read the version from Sources/CXRKit/Support/Version.swift (got '$version')" >&2; exit 1; }
 
 if [ "$build" = 1 ]; then

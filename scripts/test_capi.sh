@@ -26,9 +26,9 @@ real_cxr="$root/../shared/data/real-cxr"
 step() { printf '\n== %s\n' "$*"; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 
-step "build libcxrcaption.so and the CLI ($config, $build_dir)"
+step "build libcxrcaption.so and the test tool ($config, $build_dir)"
 swift build --scratch-path "$build_dir" -c "$config" --product cxrcaption
-swift build --scratch-path "$build_dir" -c "$config" --product cxrcaption-cli
+swift build --scratch-path "$build_dir" -c "$config" --product cxrcaption-test-tool
 bin="$(swift build --scratch-path "$build_dir" -c "$config" --show-bin-path)"
 lib="$bin/libcxrcaption.so"
 [ -f "$lib" ] || fail "no $lib"
@@ -63,7 +63,7 @@ if [ -d "$real_cxr" ]; then real_arg="$real_cxr"; else real_arg="$out/no-shared-
 "$out/test_capi" "$model" "$fixtures" "$real_arg" --dump "$out/c-api.dump"
 
 step "identical results from the C API and the Swift API"
-"$bin/cxrcaption-cli" capi-parity --model "$model" -o "$out/swift-api.dump" \
+"$bin/cxrcaption-test-tool" capi-parity --model "$model" -o "$out/swift-api.dump" \
     "$fixtures/nih_txv_00000001_000.png" "$fixtures/iu_CXR3_IM-1384-1001.png"
 cmp "$out/c-api.dump" "$out/swift-api.dump" || { diff "$out/c-api.dump" "$out/swift-api.dump" | head -20; fail "C and Swift results differ"; }
 echo "identical: $(grep -c '^result' "$out/c-api.dump") results over $(grep -c '^image' "$out/c-api.dump") image/parameter pairs"

@@ -1,5 +1,5 @@
 import CCXRCAPI
-import CXRKit
+import CXRDecoding
 
 /// The defaults the `*_init` functions write and that fill the fields a smaller (older) struct lacks.
 enum Defaults {

@@ -12,8 +12,9 @@ enum LastError {
     }()
 
     /// An empty C string for threads without a failure.
-    private static let empty: UnsafePointer<CChar> = UnsafeRawPointer(("" as StaticString).utf8Start)
-        .assumingMemoryBound(to: CChar.self)
+    private static var empty: UnsafePointer<CChar> {
+        UnsafeRawPointer(("" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+    }
 
     /// Replaces the calling thread's message.
     static func set(_ message: String) {

@@ -1,10 +1,8 @@
 import CCXRCAPI
-import CXRKit
+import CXRSupport
 import Glibc
 
 // Library-wide entry points: ABI and library versions, status names, the last error.
-
-private let versionCString: UnsafeMutablePointer<CChar> = strdup(CXRVersion.string)!
 
 @_cdecl("cxr_abi_version")
 public func exportedABIVersion() -> UInt32 {
@@ -13,7 +11,7 @@ public func exportedABIVersion() -> UInt32 {
 
 @_cdecl("cxr_version")
 public func exportedVersion() -> UnsafePointer<CChar> {
-    UnsafePointer(versionCString)
+    UnsafeRawPointer(CXRVersion.text.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
 @_cdecl("cxr_status_string")

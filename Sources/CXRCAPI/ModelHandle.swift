@@ -1,5 +1,6 @@
 import CCXRCAPI
 import CXRKit
+import CXRSupport
 import Glibc
 
 /// What a `cxr_model *` points to: the Swift model plus the C strings handed out for it (label names and

@@ -1,5 +1,4 @@
 import CCXRCAPI
-import CXRKit
 
 // cxr_result_*: read-only access to the session's last results.
 

@@ -1,5 +1,4 @@
 import CCXRCAPI
-import CXRKit
 
 // Struct initializers, sessions, and the calls that run the model.
 
@@ -73,7 +72,7 @@ public func exportedFindings(_ session: OpaquePointer?, _ image: UnsafePointer<c
     reportingStatus {
         let session = try SessionHandle.from(session)
         let image = try CallerImage(image)
-        let params = try CallerParameters(findings: params)
+        let params = try CallerParameters(params)
         let outProbabilities = try required(outProbabilities, "out_probabilities")
         let labels = session.model.model.labels.count
         guard labels > 0 else {

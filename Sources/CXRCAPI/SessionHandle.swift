@@ -1,5 +1,7 @@
 import CCXRCAPI
+import CXRDecoding
 import CXRKit
+import CXRSupport
 import Glibc
 
 /// One result of `cxr_generate` in the form the C accessors hand out: text as a NUL-terminated C string, tokens

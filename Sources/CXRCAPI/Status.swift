@@ -1,5 +1,5 @@
 import CCXRCAPI
-import CXRKit
+import CXRSupport
 
 /// A failure detected by the C layer itself (before calling CXRKit): a status and a message naming the value.
 struct CAPIFailure: Error {
@@ -42,7 +42,7 @@ func reportingStatus(_ body: () throws -> Void) -> cxr_status {
         LastError.set(failure.message)
         return failure.status
     } catch let error as CXRError {
-        LastError.set(error.message)
+        LastError.set(error.renamingArguments { ArgumentNames.cName[$0] }.message)
         return error.kind.status
     } catch {
         LastError.set("internal error: \(error)")

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CXRKit
+import CXRSupport
 
 /// `cxrcaption`: caption chest X-rays, inspect models, preprocess images, score captions.
 @main
@@ -8,6 +8,6 @@ struct CXRCaptionCommand: ParsableCommand {
         commandName: "cxrcaption",
         abstract: "Chest X-ray impression generation (DenseNet-121 + attention LSTM).",
         version: CXRVersion.string,
-        subcommands: [CaptionCommand.self, EvalCommand.self, PreprocessCommand.self, ScoreCommand.self, CAPIParityCommand.self, InspectCommand.self, ParityCommand.self]
+        subcommands: [CaptionCommand.self, EvalCommand.self, PreprocessCommand.self, ScoreCommand.self, InspectCommand.self]
     )
 }

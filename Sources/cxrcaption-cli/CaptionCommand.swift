@@ -1,6 +1,8 @@
 import ArgumentParser
 import CXRImageIO
+import CXRDecoding
 import CXRKit
+import CXRSupport
 import Foundation
 
 /// `cxrcaption caption --model M IMAGE_OR_FOLDER...`: ranked impressions with probabilities for each PNG.
@@ -102,7 +104,7 @@ struct CaptionCommand: ParsableCommand {
             if !json && (report.error == nil || !report.results.isEmpty) {
                 progress.clearBar()
                 printText(report, labels: captionModel.labels)
-                fflush(stdout)
+                fflush(nil)  // every output stream: stdout, without naming the C global
             }
             progress.update(done: reports.count, failed: failures)
         }

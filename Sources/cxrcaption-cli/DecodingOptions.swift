@@ -1,5 +1,5 @@
 import ArgumentParser
-import CXRKit
+import CXRDecoding
 
 /// Decoding options shared by `caption` and `eval` (beam width and result count differ between them).
 struct DecodingOptions: ParsableArguments {

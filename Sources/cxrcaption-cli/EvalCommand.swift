@@ -1,6 +1,8 @@
 import ArgumentParser
 import CXRImageIO
+import CXRDecoding
 import CXRKit
+import CXRMetrics
 import Foundation
 
 /// `cxrcaption eval --model M --manifest F.jsonl`: captions a manifest's split with the model and scores the

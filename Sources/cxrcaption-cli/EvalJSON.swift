@@ -1,4 +1,5 @@
-import CXRKit
+import CXRMetrics
+import CXRSupport
 
 /// A JSON value, decoded from a manifest line or built for `cxrcaption eval`'s output.
 ///

@@ -1,4 +1,5 @@
-import CXRKit
+import CXRMetrics
+import CXRSupport
 import Foundation
 
 /// One study of an evaluation manifest (a JSON Lines file, one object per line).

@@ -1,4 +1,6 @@
-import CXRKit
+import CXRDecoding
+import CXRMetrics
+import CXRModel
 import Foundation
 
 /// The summary `cxrcaption eval` prints: a table, or JSON with `--json`.

@@ -1,5 +1,8 @@
 import CXRImageIO
+import CXRDecoding
 import CXRKit
+import CXRModel
+import CXRSupport
 import Foundation
 
 /// `caption --heatmaps DIR`: for each image's top caption, writes into DIR/<image stem>/

@@ -1,5 +1,7 @@
 import ArgumentParser
 import CXRKit
+import CXRModel
+import CXRSupport
 import Foundation
 
 /// `cxrcaption inspect MODEL`: what a weights file holds, after full validation (docs/WEIGHTS.md).
@@ -25,9 +27,9 @@ struct InspectCommand: ParsableCommand {
     var tokens: Int = 12
 
     func run() throws {
-        let loaded: LoadedModel
+        let loaded: ModelDescription
         do {
-            loaded = try ModelLoader.load(path: model)
+            loaded = try CaptionModel(contentsOfFile: model).file
         } catch let error as CXRError {
             FileHandle.standardError.write(Data("error: \(model): \(error.message)\n".utf8))
             throw ExitCode.failure
@@ -42,7 +44,7 @@ struct InspectCommand: ParsableCommand {
     /// Metadata keys shown in parsed form rather than as raw text.
     private static let summarizedKeys: Set<String> = ["config", "vocab", "special_tokens", "labels", "join"]
 
-    private func textSummary(_ model: LoadedModel) -> String {
+    private func textSummary(_ model: ModelDescription) -> String {
         let config = model.config
         let vocabulary = model.vocabulary
         func quoted(_ token: String) -> String { "\"\(token)\"" }
@@ -58,9 +60,7 @@ struct InspectCommand: ParsableCommand {
             lines.append("\(entry.key + ":")".padding(toLength: 14, withPad: " ", startingAt: 0) + entry.value)
         }
         lines += [
-            "encoder:      DenseNet blocks \(list(config.blockConfig)), growth \(config.growthRate), "
-                + "bn_size \(config.bnSize), init features \(config.numInitFeatures), "
-                + "feature channels \(config.featureChannels), bn_eps \(config.bnEps)",
+            "encoder:      \(config.encoder.summary)",
             "input:        \(config.inChannels) channel(s), \(config.inputSize)x\(config.inputSize), grid "
                 + "\(config.gridSize)x\(config.gridSize) (\(config.regionCount) regions), mean \(list(config.mean)), "
                 + "std \(list(config.std)), preprocessing v\(config.preprocessing)",
@@ -73,11 +73,11 @@ struct InspectCommand: ParsableCommand {
             "join:         \(join)",
             "labels:       " + (model.labels.isEmpty ? "none (no findings head)"
                 : "\(model.labels.count): " + model.labels.joined(separator: ", ")),
-            "tensors:      \(model.tensorSummary.tensors.count)"
-                + (model.tensorSummary.ignored.isEmpty ? "" : " (\(model.tensorSummary.ignored.count) ignored: "
+            "tensors:      \(model.tensors.tensors.count)"
+                + (model.tensors.ignored.isEmpty ? "" : " (\(model.tensors.ignored.count) ignored: "
                     + "num_batches_tracked)"),
-            "parameters:   \(grouped(model.tensorSummary.parameterCount))",
-            "dtypes:       " + model.tensorSummary.dtypes.map(\.rawValue).joined(separator: ", "),
+            "parameters:   \(grouped(model.tensors.parameterCount))",
+            "dtypes:       " + model.tensors.dtypes.map(\.rawValue).joined(separator: ", "),
         ]
         if model.problems.isEmpty {
             lines.append("problems:     none")
@@ -101,7 +101,35 @@ struct InspectCommand: ParsableCommand {
     /// The Double whose shortest decimal form is the Float's (1e-05, not 9.999999747378752e-06).
     private func shortest(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
 
-    private func jsonSummary(_ model: LoadedModel) throws -> String {
+    /// The config as the file holds it (the encoder's section included), plus the derived sizes.
+    private func configObject(_ config: ModelConfig) -> [String: Any] {
+        var object: [String: Any] = [
+            "encoder": config.encoderKind, "in_channels": config.inChannels, "input_size": config.inputSize,
+            "hidden": config.hidden, "embed": config.embed, "attention_dim": config.attentionDim,
+            "mean": config.mean.map(shortest), "std": config.std.map(shortest),
+            "preprocessing": config.preprocessing, "feature_channels": config.featureChannels,
+            "grid_size": config.gridSize,
+        ]
+        for (key, value) in config.encoder.values { object[key] = foundationValue(value) }
+        return object
+    }
+
+    /// A parsed JSON value as JSONSerialization writes it.
+    private func foundationValue(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: return NSNull()
+        case .bool(let flag): return flag
+        case .number(let number): return number.integer.map { $0 as Any } ?? number.double
+        case .string(let text): return text
+        case .array(let elements): return elements.map(foundationValue)
+        case .object(let object):
+            var members: [String: Any] = [:]
+            for member in object.members { members[member.key] = foundationValue(member.value) }
+            return members
+        }
+    }
+
+    private func jsonSummary(_ model: ModelDescription) throws -> String {
         let config = model.config
         let vocabulary = model.vocabulary
         var metadata: [String: String] = [:]
@@ -110,25 +138,17 @@ struct InspectCommand: ParsableCommand {
             "file": self.model,
             "format": model.formatVersion,
             "metadata": metadata,
-            "config": [
-                "block_config": config.blockConfig, "growth_rate": config.growthRate, "bn_size": config.bnSize,
-                "num_init_features": config.numInitFeatures, "in_channels": config.inChannels,
-                "input_size": config.inputSize, "hidden": config.hidden, "embed": config.embed,
-                "attention_dim": config.attentionDim, "bn_eps": shortest(config.bnEps),
-                "mean": config.mean.map(shortest), "std": config.std.map(shortest),
-                "preprocessing": config.preprocessing, "feature_channels": config.featureChannels,
-                "grid_size": config.gridSize,
-            ] as [String: Any],
+            "config": configObject(config),
             "vocabulary_size": vocabulary.count,
             "vocabulary_head": Array(vocabulary.tokens.prefix(max(tokens, 0))),
             "special_tokens": ["pad": vocabulary.padID, "start": vocabulary.startID, "end": vocabulary.endID,
                                "nou": vocabulary.unknownID],
             "join": vocabulary.join == .concatenate ? "" : " ",
             "labels": model.labels,
-            "tensor_count": model.tensorSummary.tensors.count,
-            "ignored_tensors": model.tensorSummary.ignored,
-            "parameter_count": model.tensorSummary.parameterCount,
-            "dtypes": model.tensorSummary.dtypes.map(\.rawValue),
+            "tensor_count": model.tensors.tensors.count,
+            "ignored_tensors": model.tensors.ignored,
+            "parameter_count": model.tensors.parameterCount,
+            "dtypes": model.tensors.dtypes.map(\.rawValue),
             "problems": model.problems,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

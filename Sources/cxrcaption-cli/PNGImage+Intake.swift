@@ -1,5 +1,5 @@
 import CXRImageIO
-import CXRKit
+import CXRIntake
 
 extension PNGImage {
     /// The image as an intake buffer, decoded the way Pillow's `numpy.asarray(Image.open(path))` sees it:

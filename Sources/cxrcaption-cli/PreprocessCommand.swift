@@ -1,6 +1,7 @@
 import ArgumentParser
 import CXRImageIO
-import CXRKit
+import CXRIntake
+import CXRSupport
 
 /// `cxrcaption preprocess IMAGE -o out.png`: writes the equalized image the model sees (docs/INTAKE.md).
 struct PreprocessCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import CXRKit
+import CXRMetrics
+import CXRSupport
 import Foundation
 
 /// `cxrcaption score`: CIDEr-D, CIDEr, BLEU-1...4 and ROUGE-L of candidate captions (docs/METRICS.md).

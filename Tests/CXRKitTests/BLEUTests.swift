@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
 
 /// pycocoevalcap's BLEU: clipped n-gram precision with its tiny/small smoothing, "closest" reference length.
 final class BLEUTests: XCTestCase {

@@ -1,5 +1,7 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRDecoding
+@testable import CXRModel
+@testable import CXRSupport
 
 /// Token ids of the test vocabularies.
 enum TestToken {
@@ -50,7 +52,7 @@ func makeTableDecoder(_ table: [[Float]], seed: UInt64 = 99) throws -> (Attentio
         attentionFeatureBias: random.floats(a), attentionScore: random.floats(a, scale: 2),
         outputHidden: outputHidden, outputBias: [Float](repeating: 0, count: v),
         outputContext: [Float](repeating: 0, count: v * f))
-    let decoder = try AttentionDecoder(weights: weights, config: sizes.config, vocabularySize: v)
+    let decoder = try AttentionDecoder(weights: weights, dimensions: sizes.dimensions, vocabularySize: v)
     let context = try decoder.prepare(features: random.floats(sizes.regions * f, scale: 3).map { max($0, 0) })
     return (decoder, context)
 }
@@ -302,19 +304,21 @@ final class BeamSearchTests: XCTestCase {
         func expectError(_ params: GenerationParameters, _ message: String, line: UInt = #line) {
             XCTAssertThrowsError(try search(table, params), line: line) {
                 XCTAssertEqual($0 as? CXRError, CXRError(.invalidArgument, message), line: line)
+                // The message names the parameter as GenerationParameters spells it, and says so.
+                XCTAssertEqual(($0 as? CXRError)?.arguments, [String(message.prefix { $0 != " " })], line: line)
             }
         }
-        expectError(parameters(width: 0, results: 1), "beam width 0 is outside 1...64")
-        expectError(parameters(width: 65, results: 1), "beam width 65 is outside 1...64")
-        expectError(parameters(width: 3, results: 4), "max results 4 is outside 1...3 (the beam width)")
-        expectError(parameters(width: 3, results: 0), "max results 0 is outside 1...3 (the beam width)")
-        expectError(parameters(maxTokens: 0), "max tokens 0 is outside 1...1024")
-        expectError(parameters(maxTokens: 1025), "max tokens 1025 is outside 1...1024")
-        expectError(parameters(alpha: -0.5), "length penalty -0.5 is outside 0...100")
-        expectError(parameters(alpha: .nan), "length penalty nan is outside 0...100")
-        expectError(parameters(alpha: .infinity), "length penalty inf is outside 0...100")
-        expectError(parameters(alpha: 100.5), "length penalty 100.5 is outside 0...100")
-        expectError(parameters(alpha: 1e300), "length penalty 1e+300 is outside 0...100")
+        expectError(parameters(width: 0, results: 1), "beamWidth 0 is outside 1...64")
+        expectError(parameters(width: 65, results: 1), "beamWidth 65 is outside 1...64")
+        expectError(parameters(width: 3, results: 4), "maxResults 4 is outside 1...3 (the beam width)")
+        expectError(parameters(width: 3, results: 0), "maxResults 0 is outside 1...3 (the beam width)")
+        expectError(parameters(maxTokens: 0), "maxTokens 0 is outside 1...1024")
+        expectError(parameters(maxTokens: 1025), "maxTokens 1025 is outside 1...1024")
+        expectError(parameters(alpha: -0.5), "lengthPenalty -0.5 is outside 0...100")
+        expectError(parameters(alpha: .nan), "lengthPenalty nan is outside 0...100")
+        expectError(parameters(alpha: .infinity), "lengthPenalty inf is outside 0...100")
+        expectError(parameters(alpha: 100.5), "lengthPenalty 100.5 is outside 0...100")
+        expectError(parameters(alpha: 1e300), "lengthPenalty 1e+300 is outside 0...100")
         XCTAssertNoThrow(try search(table, parameters(alpha: 100)))
         var negativeThreads = parameters()
         negativeThreads.threads = -1
@@ -364,7 +368,7 @@ func makeRandomBeamDecoder(seed: UInt64) throws -> (AttentionDecoder, DecoderIma
     sizes.vocabulary = 8
     var weights = makeRandomDecoderWeights(sizes, seed: seed)
     weights.outputBias[TestToken.end] -= 1.5
-    let decoder = try AttentionDecoder(weights: weights, config: sizes.config, vocabularySize: 8)
+    let decoder = try AttentionDecoder(weights: weights, dimensions: sizes.dimensions, vocabularySize: 8)
     var random = DecoderTestRandom(seed: seed &+ 1000)
     return (decoder, try decoder.prepare(features: random.floats(sizes.regions * sizes.features, scale: 2)))
 }

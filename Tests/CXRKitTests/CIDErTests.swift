@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
 
 /// CIDEr-D and CIDEr on cases small enough to work out by hand.
 final class CIDErTests: XCTestCase {

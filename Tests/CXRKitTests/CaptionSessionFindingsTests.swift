@@ -1,4 +1,6 @@
 import XCTest
+@testable import CXRDecoding
+@testable import CXRIntake
 @testable import CXRKit
 
 /// `generateWithFindings` gives what `generate` and `findings` give separately, from one encoder pass.
@@ -9,7 +11,7 @@ final class CaptionSessionFindingsTests: XCTestCase {
     }
 
     func testCaptionsAndFindingsMatchTheSeparateCalls() throws {
-        let model = try CaptionModel(loaded: TinyModel(withFindings: true).load())
+        let model = try TinyModel(withFindings: true).captionModel()
         let session = try CaptionSession(model: model)
         var parameters = GenerationParameters()
         parameters.threads = 1
@@ -32,7 +34,7 @@ final class CaptionSessionFindingsTests: XCTestCase {
     }
 
     func testWithoutAHeadFindingsAreNil() throws {
-        let model = try CaptionModel(loaded: TinyModel().load())
+        let model = try TinyModel().captionModel()
         let session = try CaptionSession(model: model)
         let (bytes, descriptor) = image(side: 32)
         let both = try bytes.withUnsafeBytes { try session.generateWithFindings(pixels: $0, image: descriptor) }

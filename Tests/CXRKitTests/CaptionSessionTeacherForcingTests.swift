@@ -4,7 +4,7 @@ import XCTest
 /// `teacherForcedLogits` returns exactly one row per given token, and refuses an empty token list.
 final class CaptionSessionTeacherForcingTests: XCTestCase {
     func testOneRowPerTokenAndNoEmptyTokenList() throws {
-        let model = try CaptionModel(loaded: TinyModel().load())
+        let model = try TinyModel().captionModel()
         let session = try CaptionSession(model: model)
         let side = model.config.inputSize
         let input = (0..<model.config.inChannels * side * side).map { Float($0 % 17) / 17 - 0.5 }

@@ -1,7 +1,10 @@
 import CXRImageIO
 import Foundation
 import XCTest
+@testable import CXRDecoding
+@testable import CXRIntake
 @testable import CXRKit
+@testable import CXRSupport
 
 /// A tiny Chinese model (jieba tokens, join "") trained on phantoms with template impressions captions
 /// 16-bit phantoms through the normal intake; the library must return the PyTorch reference's beam results
@@ -82,7 +85,7 @@ final class ChineseCaptionTests: XCTestCase {
 
     func testModelIsChineseWithConcatenatingJoin() throws {
         XCTAssertEqual(model.vocabulary.join, .concatenate)
-        let loaded = try ModelLoader.load(path: try Self.path("model.safetensors"))
+        let loaded = try TestWeights.load(path: try Self.path("model.safetensors"))
         XCTAssertEqual(loaded.metadata.first { $0.key == "join" }?.value, "")
         XCTAssertEqual(loaded.metadata.first { $0.key == "tokenizer" }?.value, "zh")
         XCTAssertEqual(loaded.problems, [])

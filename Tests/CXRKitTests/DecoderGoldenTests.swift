@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
+@testable import CXRDecoding
 @testable import CXRKit
+@testable import CXRModel
+@testable import CXRSupport
+@testable import CXRWeights
 
 /// The decoder, findings head and beam search against the PyTorch reference's golden fixtures
 /// (Tests/CXRKitTests/Fixtures/golden, written by training/cxrcaption_ref/make_golden.py; its README
@@ -36,8 +40,8 @@ final class DecoderGoldenTests: XCTestCase {
         for path in [modelPath, casesPath, jsonPath] where !FileManager.default.fileExists(atPath: path) {
             throw MissingFixture("golden fixture \(path) is absent (training/cxrcaption_ref/make_golden.py writes it)")
         }
-        let model = try ModelLoader.load(path: modelPath)
-        let decoder = try AttentionDecoder(model: model)
+        let model = try ModelFile(path: modelPath, support: .library).load()
+        let decoder = model.decoder
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
         return Golden(model: model, decoder: decoder, cases: try SafeTensorsFile(contentsOfFile: casesPath),
                       document: document as! [String: Any])
@@ -51,7 +55,7 @@ final class DecoderGoldenTests: XCTestCase {
             let teacher = goldenCase["teacher_tokens"] as! [Int]
             let context = try golden.decoder.prepare(features: try golden.features(index))
             let forced = try golden.decoder.teacherForcedOutputs(
-                previousTokens: [golden.model.vocabulary.startID] + teacher.dropLast(), context: context,
+                previousTokens: [golden.model.description.vocabulary.startID] + teacher.dropLast(), context: context,
                 workspace: workspace)
             let (shape, expected) = try golden.cases.floats(named: "logits\(index)")
             XCTAssertEqual(shape, [teacher.count, golden.decoder.vocabularySize])
@@ -64,12 +68,12 @@ final class DecoderGoldenTests: XCTestCase {
 
     func testFindingsMatchTheReference() throws {
         let golden = try loadGolden()
-        let head = try XCTUnwrap(try FindingsHead.of(golden.model), "the golden model has a findings head")
-        XCTAssertEqual(head.labelCount, golden.model.labels.count)
+        let head = try XCTUnwrap(golden.model.findingsHead, "the golden model has a findings head")
+        XCTAssertEqual(head.labelCount, golden.model.description.labels.count)
         for index in golden.caseList.indices {
             let features = try golden.features(index)
             let (_, expected) = try golden.cases.floats(named: "findings\(index)")
-            let actual = try head.probabilities(features: features, regionCount: golden.model.config.regionCount)
+            let actual = try head.probabilities(features: features, regionCount: golden.model.description.config.regionCount)
             // the decoder's V_gav is the same mean
             let context = try golden.decoder.prepare(features: features)
             XCTAssertEqual(try head.probabilities(meanFeatures: context.meanFeatures), actual, "case \(index)")
@@ -100,7 +104,7 @@ final class DecoderGoldenTests: XCTestCase {
                 parameters.lengthPenalty = (params["length_penalty"] as! NSNumber).doubleValue
                 parameters.suppressUnknown = params["suppress_unknown"] as! Bool
                 let actual = try BeamSearch.run(decoder: golden.decoder, context: context,
-                                                vocabulary: golden.model.vocabulary, parameters: parameters,
+                                                vocabulary: golden.model.description.vocabulary, parameters: parameters,
                                                 workspace: workspace)
                 let expected = run["results"] as! [[String: Any]]
                 XCTAssertEqual(actual.map(\.tokens), expected.map { $0["tokens"] as! [Int] }, name)

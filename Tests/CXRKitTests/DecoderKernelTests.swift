@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRKernels
+@testable import CXRModel
 
 /// The decoder's few-row products against plain Double loops, and the decoder with and without its
 /// precomputed tables (the element-wise kernels: VectorKernelTests).
@@ -56,7 +57,7 @@ final class DecoderKernelTests: XCTestCase {
         let features = random.floats(sizes.regions * sizes.features, scale: 2).map { max($0, 0) }
         for tokenGates in [true, false] {
             for contextTable in [true, false] {
-                let decoder = try AttentionDecoder(weights: weights, config: sizes.config,
+                let decoder = try AttentionDecoder(weights: weights, dimensions: sizes.dimensions,
                                                    vocabularySize: sizes.vocabulary,
                                                    tokenGateLimit: tokenGates ? AttentionDecoder.tokenGateLimit : 0,
                                                    contextTableRegionLimit: contextTable ? 64 : 0)

@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRModel
+@testable import CXRSupport
 
 /// A deterministic random source for test weights (SplitMix64).
 struct DecoderTestRandom: RandomNumberGenerator {
@@ -21,16 +22,9 @@ struct DecoderTestRandom: RandomNumberGenerator {
 struct DecoderSizes {
     var features = 6, regions = 4, hidden = 5, embed = 3, attention = 4, vocabulary = 9
 
-    var config: ModelConfig {
-        var config = ModelConfig()
-        // featureChannels = numInitFeatures when there is one block of zero layers.
-        config.blockConfig = [0]
-        config.numInitFeatures = features
-        config.inputSize = 32 * Int(Double(regions).squareRoot())
-        config.hidden = hidden
-        config.embed = embed
-        config.attentionDim = attention
-        return config
+    var dimensions: DecoderDimensions {
+        DecoderDimensions(hidden: hidden, embed: embed, attention: attention, featureChannels: features,
+                          regionCount: regions)
     }
 }
 
@@ -150,9 +144,7 @@ final class DecoderStepTests: XCTestCase {
 
     func makeDecoder(seed: UInt64 = 1) throws -> (AttentionDecoder, DecoderWeights) {
         let weights = makeRandomDecoderWeights(sizes, seed: seed)
-        XCTAssertEqual(sizes.config.featureChannels, sizes.features)
-        XCTAssertEqual(sizes.config.regionCount, sizes.regions)
-        return (try AttentionDecoder(weights: weights, config: sizes.config,
+        return (try AttentionDecoder(weights: weights, dimensions: sizes.dimensions,
                                      vocabularySize: sizes.vocabulary), weights)
     }
 
@@ -261,13 +253,13 @@ final class DecoderStepTests: XCTestCase {
     func testRejectsWeightsOfTheWrongSize() throws {
         var weights = makeRandomDecoderWeights(sizes, seed: 1)
         weights.outputContext.removeLast()
-        XCTAssertThrowsError(try AttentionDecoder(weights: weights, config: sizes.config,
+        XCTAssertThrowsError(try AttentionDecoder(weights: weights, dimensions: sizes.dimensions,
                                                   vocabularySize: sizes.vocabulary)) {
             XCTAssertEqual($0 as? CXRError, CXRError(.invalidModel,
                 "decoder.out_c.weight holds 53 values, expected 54"))
         }
         XCTAssertThrowsError(try AttentionDecoder(weights: makeRandomDecoderWeights(sizes, seed: 1),
-                                                  config: sizes.config, vocabularySize: 10)) {
+                                                  dimensions: sizes.dimensions, vocabularySize: 10)) {
             XCTAssertEqual(($0 as? CXRError)?.kind, .invalidModel)
         }
     }
@@ -276,8 +268,8 @@ final class DecoderStepTests: XCTestCase {
 final class DecoderFindingsHeadTests: XCTestCase {
     func testProbabilitiesAreSigmoidOfLinear() throws {
         var random = DecoderTestRandom(seed: 21)
-        let weights = FindingsHeadWeights(weight: random.floats(3 * 6, scale: 2), bias: random.floats(3))
-        let head = try FindingsHead(weights: weights, featureChannels: 6)
+        let weights = (weight: random.floats(3 * 6, scale: 2), bias: random.floats(3))
+        let head = try FindingsHead(weight: weights.weight, bias: weights.bias, featureChannels: 6)
         let mean = random.floats(6)
         let expected = (0..<3).map { label -> Double in
             var z = Double(weights.bias[label])
@@ -289,8 +281,7 @@ final class DecoderFindingsHeadTests: XCTestCase {
             XCTAssertEqual($0 as? CXRError, CXRError(.invalidArgument,
                 "findings head got 1 mean features, expected 6"))
         }
-        XCTAssertThrowsError(try FindingsHead(weights: FindingsHeadWeights(weight: [1, 2], bias: [0]),
-                                              featureChannels: 6)) {
+        XCTAssertThrowsError(try FindingsHead(weight: [1, 2], bias: [0], featureChannels: 6)) {
             XCTAssertEqual(($0 as? CXRError)?.kind, .invalidModel)
         }
     }

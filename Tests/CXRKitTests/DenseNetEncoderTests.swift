@@ -1,16 +1,17 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
+@testable import CXRSupport
 
 final class DenseNetEncoderTests: XCTestCase {
-    private func checkAgainstNaive(_ config: ModelConfig, seed: UInt64, file: StaticString = #filePath,
+    private func checkAgainstNaive(_ config: DenseNetConfiguration, seed: UInt64, file: StaticString = #filePath,
                                    line: UInt = #line) throws {
         let weights = DenseNetTestModel.randomWeights(config, seed: seed)
-        let encoder = try DenseNetEncoder(weights: weights, config: config)
+        let encoder = try DenseNetEncoder(weights: weights, configuration: config)
         var random = SeededGenerator(seed: seed &+ 1000)
-        let side = config.inputSize
-        let input = PlanarImage(channels: config.inChannels, height: side, width: side,
-                                values: random.floats(config.inChannels * side * side, in: -2...2))
+        let side = config.input.size
+        let input = PlanarImage(channels: config.input.channels, height: side, width: side,
+                                values: random.floats(config.input.channels * side * side, in: -2...2))
         let expected = DenseNetTestModel.naiveForward(weights, input: input)
         XCTAssertEqual(expected.channels, encoder.featureChannels, file: file, line: line)
         XCTAssertEqual(expected.height, encoder.gridSize, file: file, line: line)
@@ -32,7 +33,7 @@ final class DenseNetEncoderTests: XCTestCase {
         let config = DenseNetTestModel.config(blocks: [2, 2, 2, 2], growth: 8, bnSize: 2, initFeatures: 16,
                                               inChannels: 1, inputSize: 64)
         XCTAssertEqual(try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 1),
-                                           config: config).regionCount, config.regionCount)
+                                           configuration: config).regionCount, config.regionCount)
         try checkAgainstNaive(config, seed: 7)
     }
 
@@ -46,7 +47,7 @@ final class DenseNetEncoderTests: XCTestCase {
     func testWorkspaceReuseIsExactAndThreadCountDoesNotMatter() throws {
         let config = DenseNetTestModel.config(blocks: [2, 2], growth: 4, bnSize: 2, initFeatures: 8, inChannels: 1,
                                               inputSize: 64)
-        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 3), config: config)
+        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 3), configuration: config)
         var random = SeededGenerator(seed: 4)
         let first = random.floats(encoder.inputCount, in: -2...2)
         let second = random.floats(encoder.inputCount, in: -2...2)
@@ -65,7 +66,7 @@ final class DenseNetEncoderTests: XCTestCase {
     func testOneEncoderSharedByConcurrentCallersWithOwnWorkspaces() throws {
         let config = DenseNetTestModel.config(blocks: [2, 2], growth: 4, bnSize: 2, initFeatures: 8, inChannels: 1,
                                               inputSize: 64)
-        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 11), config: config)
+        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 11), configuration: config)
         var random = SeededGenerator(seed: 12)
         let inputs = (0..<4).map { _ in random.floats(encoder.inputCount, in: -2...2) }
         let serial = try inputs.map { try encoder.encode(input: $0, workspace: encoder.makeWorkspace(), threads: 1) }
@@ -84,7 +85,7 @@ final class DenseNetEncoderTests: XCTestCase {
     func testAbortStopsBetweenDenseLayersAndLeavesWorkspaceUsable() throws {
         let config = DenseNetTestModel.config(blocks: [2, 3], growth: 4, bnSize: 2, initFeatures: 8, inChannels: 1,
                                               inputSize: 64)
-        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 5), config: config)
+        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 5), configuration: config)
         let input = SeededGenerator(seed: 6).floatsCopy(encoder.inputCount)
         let workspace = try encoder.makeWorkspace()
         var polls = 0
@@ -105,39 +106,39 @@ final class DenseNetEncoderTests: XCTestCase {
                                               inputSize: 64)
         var weights = DenseNetTestModel.randomWeights(config, seed: 8)
         weights.blocks[1][1].conv1.inChannels += 1
-        XCTAssertThrowsError(try DenseNetEncoder(weights: weights, config: config)) { error in
+        XCTAssertThrowsError(try DenseNetEncoder(weights: weights, configuration: config)) { error in
             XCTAssertEqual((error as? CXRError)?.kind, .invalidModel)
             XCTAssertTrue("\(error)".contains("denseblock2.denselayer2.conv1.weight"), "\(error)")
         }
         weights = DenseNetTestModel.randomWeights(config, seed: 8)
         weights.norm5.shift.removeLast()
-        XCTAssertThrowsError(try DenseNetEncoder(weights: weights, config: config)) { error in
+        XCTAssertThrowsError(try DenseNetEncoder(weights: weights, configuration: config)) { error in
             XCTAssertTrue("\(error)".contains("norm5"), "\(error)")
         }
         weights = DenseNetTestModel.randomWeights(config, seed: 8)
         weights.transitions.removeAll()
-        XCTAssertThrowsError(try DenseNetEncoder(weights: weights, config: config))
+        XCTAssertThrowsError(try DenseNetEncoder(weights: weights, configuration: config))
 
         var tooSmall = config
-        tooSmall.inputSize = 2
+        tooSmall.input.size = 2
         XCTAssertThrowsError(try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(tooSmall, seed: 1),
-                                                 config: tooSmall)) { error in
+                                                 configuration: tooSmall)) { error in
             XCTAssertTrue("\(error)".contains("input_size 2"), "\(error)")
         }
         var huge = config
-        huge.inputSize = 1 << 40
-        XCTAssertThrowsError(try DenseNetPlan(config: huge)) { error in
+        huge.input.size = 1 << 40
+        XCTAssertThrowsError(try DenseNetPlan(configuration: huge)) { error in
             XCTAssertEqual((error as? CXRError)?.kind, .outOfMemory)
         }
 
-        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 8), config: config)
+        let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 8), configuration: config)
         XCTAssertThrowsError(try encoder.encode(input: [1, 2, 3], workspace: encoder.makeWorkspace())) { error in
             XCTAssertEqual((error as? CXRError)?.kind, .invalidArgument)
             XCTAssertTrue("\(error)".contains("3 floats"), "\(error)")
         }
         var other = config
-        other.inputSize = 96
-        let otherEncoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(other, seed: 8), config: other)
+        other.input.size = 96
+        let otherEncoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(other, seed: 8), configuration: other)
         let input = [Float](repeating: 0.5, count: encoder.inputCount)
         XCTAssertThrowsError(try encoder.encode(input: input, workspace: otherEncoder.makeWorkspace())) { error in
             XCTAssertEqual((error as? CXRError)?.kind, .invalidArgument)
@@ -147,7 +148,7 @@ final class DenseNetEncoderTests: XCTestCase {
 
     func testWorkspaceSizeIsFixedByTheConfiguration() throws {
         // DenseNet-121 at 256: the block buffers alone are 64²·256 + 32²·512 + 16²·1024 + 8²·1024 floats.
-        let plan = try DenseNetPlan(config: ModelConfig())
+        let plan = try DenseNetPlan(configuration: .densenet121)
         XCTAssertEqual(plan.blockFloats, [64 * 64 * 256, 32 * 32 * 512, 16 * 16 * 1024, 8 * 8 * 1024])
         XCTAssertEqual(plan.featureChannels, 1024)
         XCTAssertEqual(plan.outputSide, 8)

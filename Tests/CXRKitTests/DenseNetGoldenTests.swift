@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
+@testable import CXRWeights
 
 /// The encoder against the PyTorch reference's features on the committed golden fixtures
 /// (Fixtures/golden: model.safetensors and cases.safetensors with `input{i}` [C, S, S] and
@@ -16,8 +17,8 @@ final class DenseNetGoldenTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: modelPath), FileManager.default.fileExists(atPath: casesPath) else {
             throw MissingFixture("golden fixtures not present at \(goldenDirectory.path)")
         }
-        let model = try ModelLoader.load(path: modelPath)
-        let encoder = try DenseNetEncoder(weights: model.weights.encoder, config: model.config)
+        let model = try TestWeights.load(path: modelPath)
+        let encoder = try DenseNetEncoder(weights: model.weights.encoder, configuration: model.denseNet)
         let cases = try SafeTensorsFile(contentsOfFile: casesPath)
         let workspace = try encoder.makeWorkspace()
         var index = 0

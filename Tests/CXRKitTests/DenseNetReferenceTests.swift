@@ -1,20 +1,15 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
+@testable import CXRModel
 
 // Seeded random encoder weights and a direct planar DenseNet forward written from the definition
 // (concatenation by copying, transition conv before its pooling), for the encoder tests.
 
 enum DenseNetTestModel {
     static func config(blocks: [Int], growth: Int, bnSize: Int, initFeatures: Int, inChannels: Int,
-                       inputSize: Int) -> ModelConfig {
-        var config = ModelConfig()
-        config.blockConfig = blocks
-        config.growthRate = growth
-        config.bnSize = bnSize
-        config.numInitFeatures = initFeatures
-        config.inChannels = inChannels
-        config.inputSize = inputSize
-        return config
+                       inputSize: Int) -> DenseNetConfiguration {
+        DenseNetConfiguration(input: EncoderInput(channels: inChannels, size: inputSize), blockConfig: blocks,
+                              growthRate: growth, bnSize: bnSize, numInitFeatures: initFeatures)
     }
 
     static func randomNorm(_ channels: Int, _ random: inout SeededGenerator) -> FoldedBatchNorm {
@@ -29,9 +24,9 @@ enum DenseNetTestModel {
                                   weight: random.floats(out * inChannels * kernel * kernel, in: -bound...bound))
     }
 
-    static func randomWeights(_ config: ModelConfig, seed: UInt64) -> EncoderWeights {
+    static func randomWeights(_ config: DenseNetConfiguration, seed: UInt64) -> DenseNetWeights {
         var random = SeededGenerator(seed: seed)
-        let conv0 = randomConv(out: config.numInitFeatures, in: config.inChannels, kernel: 7, stride: 2, padding: 3,
+        let conv0 = randomConv(out: config.numInitFeatures, in: config.input.channels, kernel: 7, stride: 2, padding: 3,
                                &random)
         let norm0 = randomNorm(config.numInitFeatures, &random)
         var channels = config.numInitFeatures
@@ -57,12 +52,12 @@ enum DenseNetTestModel {
                 channels /= 2
             }
         }
-        return EncoderWeights(conv0: conv0, norm0: norm0, blocks: blocks, transitions: transitions,
+        return DenseNetWeights(conv0: conv0, norm0: norm0, blocks: blocks, transitions: transitions,
                               norm5: randomNorm(channels, &random))
     }
 
     /// The DenseNet features + final ReLU, planar, straight from the definition. Returns [F, G, G].
-    static func naiveForward(_ weights: EncoderWeights, input: PlanarImage) -> PlanarImage {
+    static func naiveForward(_ weights: DenseNetWeights, input: PlanarImage) -> PlanarImage {
         func conv(_ x: PlanarImage, _ w: ConvolutionWeights) -> PlanarImage {
             NaiveReference.convolution(x, weight: w.weight, outChannels: w.outChannels, kernel: w.kernel,
                                        stride: w.stride, padding: w.padding)

@@ -1,4 +1,5 @@
 import XCTest
+@testable import CXRIntake
 @testable import CXRKit
 
 /// The abort callback is polled while a large image is scanned and resized, so that a caller can stop a
@@ -41,7 +42,7 @@ final class IntakeAbortTests: XCTestCase {
     }
 
     func testSessionPassesTheCallbackToIntake() throws {
-        let model = try CaptionModel(loaded: TinyModel(withFindings: true).load())
+        let model = try TinyModel(withFindings: true).captionModel()
         let session = try CaptionSession(model: model)
         let side = 1024
         let (bytes, descriptor) = gray16(side: side)

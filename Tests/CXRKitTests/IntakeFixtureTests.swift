@@ -1,7 +1,8 @@
 import CXRImageIO
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRIntake
+@testable import CXRSupport
 
 /// The committed fixtures of Fixtures/intake (see PROVENANCE.md there): inputs cut from real CXRs and made-up
 /// buffers, with the numpy reference's outputs. Swift must reproduce them bit for bit.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRIntake
 
 /// Each step of docs/INTAKE.md on inputs small enough to check by hand.
 final class IntakeStepTests: XCTestCase {
@@ -134,21 +134,18 @@ final class IntakeStepTests: XCTestCase {
     }
 
     func testModelInputNormalizesAndReplicates() {
-        var config = ModelConfig()
-        config.inChannels = 3
-        config.mean = [0.485, 0.456, 0.406]
-        config.std = [0.229, 0.224, 0.225]
+        let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
         let equalized: [UInt8] = [0, 255, 128, 51]
-        let input = ImageIntake.modelInput(equalized: equalized, size: 2, config: config)
+        let input = ImageIntake.modelInput(equalized: equalized, size: 2, channels: 3, mean: mean, std: std)
         XCTAssertEqual(input.count, 12)
         for c in 0..<3 {
             for i in 0..<4 {
                 let x = Float(equalized[i]) / 255
-                XCTAssertEqual(input[c * 4 + i], (x - config.mean[c]) / config.std[c])
+                XCTAssertEqual(input[c * 4 + i], (x - mean[c]) / std[c])
             }
         }
         XCTAssertEqual(input[1], (1 - 0.485) / 0.229, accuracy: 1e-6)
-        let gray = ImageIntake.modelInput(equalized: equalized, size: 2, config: ModelConfig())
+        let gray = ImageIntake.modelInput(equalized: equalized, size: 2, channels: 1, mean: [0.5], std: [0.25])
         XCTAssertEqual(gray, [-2, 2, (Float(128) / 255 - 0.5) / 0.25, (Float(51) / 255 - 0.5) / 0.25])
     }
 }

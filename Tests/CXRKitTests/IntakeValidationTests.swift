@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRIntake
+@testable import CXRSupport
 
 /// Bad buffers and descriptors are refused with a CXRError naming the value; nothing traps.
 final class IntakeValidationTests: XCTestCase {
@@ -38,15 +39,15 @@ final class IntakeValidationTests: XCTestCase {
     }
 
     func testRowBytesShorterThanARow() {
-        expectIntakeError(.invalidImage, "image row_bytes 100 is less than width 256 x 1 byte", bytes: gray,
+        expectIntakeError(.invalidImage, "image rowBytes 100 is less than width 256 x 1 byte", bytes: gray,
                           ImageDescriptor(width: 256, height: 16, format: .gray8, rowBytes: 100))
-        expectIntakeError(.invalidImage, "image row_bytes 511 is less than width 256 x 2 bytes", bytes: gray,
+        expectIntakeError(.invalidImage, "image rowBytes 511 is less than width 256 x 2 bytes", bytes: gray,
                           ImageDescriptor(width: 256, height: 16, format: .gray16, rowBytes: 511))
     }
 
     func testBufferTooShortAndHugeStrides() {
         // (height - 1) x row_bytes + width x bpp = 15 x 300 + 256 = 4756 bytes needed.
-        expectIntakeError(.invalidImage, "image buffer holds 4755 bytes but width 256, height 16, row_bytes 300 need 4756",
+        expectIntakeError(.invalidImage, "image buffer holds 4755 bytes but width 256, height 16, rowBytes 300 need 4756",
                           bytes: [UInt8](repeating: 0, count: 4755),
                           ImageDescriptor(width: 256, height: 16, format: .gray8, rowBytes: 300))
         expectIntakeError(.invalidImage, "overflows", bytes: gray,
@@ -69,21 +70,21 @@ final class IntakeValidationTests: XCTestCase {
 
     func testBitsStored() {
         for bits in [0, 17, -1] {
-            expectIntakeError(.invalidImage, "image bits_stored \(bits) is outside 1...16", bytes: gray,
+            expectIntakeError(.invalidImage, "image bitsStored \(bits) is outside 1...16", bytes: gray,
                               ImageDescriptor(width: 16, height: 16, format: .gray16, bitsStored: bits))
         }
     }
 
     func testNonFiniteAndDegenerateParameters() {
-        expectIntakeError(.invalidImage, "image rescale_slope nan is not finite", bytes: gray,
+        expectIntakeError(.invalidImage, "image rescaleSlope nan is not finite", bytes: gray,
                           ImageDescriptor(width: 16, height: 16, format: .gray8, rescaleSlope: .nan))
-        expectIntakeError(.invalidImage, "image rescale_intercept inf is not finite", bytes: gray,
+        expectIntakeError(.invalidImage, "image rescaleIntercept inf is not finite", bytes: gray,
                           ImageDescriptor(width: 16, height: 16, format: .gray8, rescaleIntercept: .infinity))
-        expectIntakeError(.invalidImage, "image window center -inf is not finite", bytes: gray,
+        expectIntakeError(.invalidImage, "image window.center -inf is not finite", bytes: gray,
                           ImageDescriptor(width: 16, height: 16, format: .gray8,
                                           window: Window(center: -.infinity, width: 10)))
         for width in [1.0, 0.5, 0, -3, .nan] {
-            expectIntakeError(.invalidImage, "image window width \(width) must be a finite number greater than 1",
+            expectIntakeError(.invalidImage, "image window.width \(width) must be a finite number greater than 1",
                               bytes: gray, ImageDescriptor(width: 16, height: 16, format: .gray8,
                                                            window: Window(center: 10, width: width)))
         }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRSupport
 
 final class JSONParserTests: XCTestCase {
     private func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(text) }

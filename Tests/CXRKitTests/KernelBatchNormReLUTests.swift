@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRKernels
+@testable import CXRTensor
 
 final class KernelBatchNormReLUTests: XCTestCase {
     func testStridedSliceIntoDenseOutputAndInPlace() {

@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRKernels
+@testable import CXRTensor
 
 final class KernelConvolutionTests: XCTestCase {
     /// Runs `Convolution.forward` with the input placed at channel `inputOffset` of a buffer `inputStride`

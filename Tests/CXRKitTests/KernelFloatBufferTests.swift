@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRSupport
+@testable import CXRTensor
 
 final class KernelFloatBufferTests: XCTestCase {
     func testAllocatesZeroedAlignedMemory() throws {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRKernels
 
 final class KernelGEMMTests: XCTestCase {
     private func naive(m: Int, n: Int, k: Int, a: [Float], lda: Int, b: [Float], ldb: Int, transposed: Bool,

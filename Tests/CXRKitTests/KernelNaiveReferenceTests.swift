@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
 
 // Naive reference implementations for the kernel and DenseNet tests, written straight from PyTorch's
 // definitions on planar (NCHW, one image) arrays with Double accumulation, plus a seeded random source.

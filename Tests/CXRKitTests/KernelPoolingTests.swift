@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRKernels
+@testable import CXRTensor
 
 final class KernelPoolingTests: XCTestCase {
     private enum Operation { case max(padding: Int), average, batchNormReLUAverage }

@@ -1,5 +1,7 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
+@testable import CXRKernels
+@testable import CXRTensor
 
 final class KernelWinogradTests: XCTestCase {
     /// Runs `WinogradConvolution.forward` on a strided input slice into a strided output slice (pre-filled
@@ -85,8 +87,8 @@ final class KernelWinogradTests: XCTestCase {
         let config = DenseNetTestModel.config(blocks: [2, 3, 2], growth: 8, bnSize: 4, initFeatures: 16,
                                               inChannels: 1, inputSize: 70)
         let weights = DenseNetTestModel.randomWeights(config, seed: 21)
-        let fast = try DenseNetEncoder(weights: weights, config: config, winograd: true)
-        let exact = try DenseNetEncoder(weights: weights, config: config, winograd: false)
+        let fast = try DenseNetEncoder(weights: weights, configuration: config, winograd: true)
+        let exact = try DenseNetEncoder(weights: weights, configuration: config, winograd: false)
         XCTAssertTrue(fast.usesWinograd)
         XCTAssertFalse(exact.usesWinograd)
         var random = SeededGenerator(seed: 22)

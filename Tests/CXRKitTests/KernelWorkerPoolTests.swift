@@ -1,12 +1,17 @@
 import Dispatch
 import XCTest
+@testable import CXRDecoding
+@testable import CXRDenseNet
+@testable import CXRIntake
+@testable import CXRKernels
 @testable import CXRKit
+@testable import CXRModel
 
 /// `ParallelFor` on the worker pool: every part runs exactly once, the call returns only when all have,
 /// and concurrent callers (two sessions) each get all their parts.
 final class KernelWorkerPoolTests: XCTestCase {
     /// Runs `rounds` jobs of `parts` parts; each part counts itself in its own slot.
-    private func checkJobs(parts: Int, rounds: Int, file: StaticString = #filePath, line: UInt = #line) {
+    private static func checkJobs(parts: Int, rounds: Int, file: StaticString = #filePath, line: UInt = #line) {
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: parts)
         defer { counts.deallocate() }
         for round in 0..<rounds {
@@ -23,7 +28,7 @@ final class KernelWorkerPoolTests: XCTestCase {
     }
 
     func testEveryPartRunsExactlyOnce() {
-        for parts in [2, 3, 4, 7, 16, 64] { checkJobs(parts: parts, rounds: 300) }
+        for parts in [2, 3, 4, 7, 16, 64] { Self.checkJobs(parts: parts, rounds: 300) }
         // zero and one part run inline
         var ran = 0
         ParallelFor.run(parts: 0) { _ in ran += 1 }
@@ -33,13 +38,13 @@ final class KernelWorkerPoolTests: XCTestCase {
 
     func testConcurrentCallersEachGetAllTheirParts() {
         DispatchQueue.concurrentPerform(iterations: 3) { caller in
-            checkJobs(parts: 2 + caller, rounds: 400)
+            Self.checkJobs(parts: 2 + caller, rounds: 400)
         }
     }
 
     /// The encoder gives the same V with 1 and 2 threads (the pool splits pixel bands, not sums).
     func testEncoderResultsDoNotDependOnThreads() throws {
-        let model = try CaptionModel(loaded: TinyModel(withFindings: true).load())
+        let model = try TinyModel(withFindings: true).captionModel()
         let session = try CaptionSession(model: model)
         let side = model.config.inputSize
         let input = (0..<(side * side)).map { Float(($0 * 37) % 101) / 50 - 1 }
@@ -57,7 +62,7 @@ final class KernelWorkerPoolTests: XCTestCase {
                                               inChannels: 1, inputSize: 128)
         for (winograd, bandParts) in [(true, 2), (false, 2), (true, 8), (true, 1), (false, 8)] {
             let encoder = try DenseNetEncoder(weights: DenseNetTestModel.randomWeights(config, seed: 31),
-                                              config: config, winograd: winograd, bandParts: bandParts)
+                                              configuration: config, winograd: winograd, bandParts: bandParts)
             let workspace = try encoder.makeWorkspace()
             let input: [Float] = (0..<(128 * 128)).map { index in Float((index * 7919) % 257) / 128 - 1 }
             let one = try encoder.encode(input: input, workspace: workspace, threads: 1)
@@ -126,7 +131,7 @@ final class DecoderThreadsTests: XCTestCase {
     }
 
     func testCaptionsAreTheSameWithMoreThreads() throws {
-        let model = try CaptionModel(loaded: TinyModel(withFindings: true).load())
+        let model = try TinyModel(withFindings: true).captionModel()
         let session = try CaptionSession(model: model)
         let side = 57
         let bytes = (0..<(side * side)).map { UInt8(truncatingIfNeeded: ($0 &* 2654435761) >> 11) }

@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
+@testable import CXRSupport
 
 final class MetricCaptionScorerTests: XCTestCase {
     let references = ["no acute cardiopulmonary abnormality", "no acute disease"]

@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
+@testable import CXRSupport
 
 final class MetricDocumentFrequencyTableTests: XCTestCase {
     func testCountsDocumentsNotOccurrences() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
+@testable import CXRSupport
 
 /// Our scores against pycocoevalcap's, frozen in Fixtures/metrics (see its README.md), so the equality is
 /// checked where Python is absent. The live comparison is Tests/python/test_metrics_pycocoevalcap.py.

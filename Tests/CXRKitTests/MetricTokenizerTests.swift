@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
 
 final class MetricTokenizerTests: XCTestCase {
     let english = ScoringTokenizer()

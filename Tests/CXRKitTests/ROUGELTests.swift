@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRMetrics
 
 /// pycocoevalcap's ROUGE-L: F(beta = 1.2) of the best LCS precision and the best LCS recall.
 final class ROUGELTests: XCTestCase {

@@ -1,7 +1,8 @@
 import CVectorKernels
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRKernels
+@testable import CXRModel
 
 /// The C kernels (`CVectorKernels`: activations, LSTM update, attention scores, log-softmax, Winograd
 /// transforms) against plain Double loops, at every vector level this machine runs, and bit for bit equal

@@ -1,5 +1,7 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRDecoding
+@testable import CXRModel
+@testable import CXRSupport
 
 final class VocabularyTests: XCTestCase {
     let english = Vocabulary(tokens: ["<pad>", "<start>", "<end>", "<unk>", "no", "acute", "disease", ".", ",",

@@ -1,11 +1,11 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRSupport
 
 /// Corrupted model files must produce a `CXRError`, never a trap or a crash.
 final class WeightsCorruptionTests: XCTestCase {
     private func outcome(_ bytes: [UInt8]) -> String {
         do {
-            _ = try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+            _ = try bytes.withUnsafeBytes { try TestWeights.load(bytes: $0) }
             return "loaded"
         } catch let error as CXRError {
             XCTAssertFalse(error.message.isEmpty)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRSupport
+@testable import CXRWeights
 
 /// Loads the golden fixtures written by the PyTorch reference (training/, `safetensors.torch.save_file`):
 /// files from the real safetensors library must pass every check and land in the right structs.
@@ -24,7 +25,7 @@ final class WeightsGoldenFixtureTests: XCTestCase {
 
     func testF32ModelLoadsAndMatchesItsRawTensors() throws {
         let modelPath = try path("model.safetensors")
-        let model = try ModelLoader.load(path: modelPath)
+        let model = try TestWeights.load(path: modelPath)
         let raw = try SafeTensorsFile(contentsOfFile: modelPath)
         let cases = try casesJSON()
 
@@ -49,7 +50,7 @@ final class WeightsGoldenFixtureTests: XCTestCase {
                        raw.tensors.filter { !$0.name.hasSuffix(".num_batches_tracked") }.reduce(0) { $0 + $1.elementCount })
 
         let weights = model.weights
-        XCTAssertEqual(weights.encoder.blocks.map(\.count), model.config.blockConfig)
+        XCTAssertEqual(weights.encoder.blocks.map(\.count), model.denseNet.blockConfig)
         XCTAssertEqual(weights.encoder.norm5.channels, model.config.featureChannels)
         XCTAssertEqual(weights.decoder.outputContext, try raw.floats(named: "decoder.out_c.weight").values)
         XCTAssertEqual(weights.decoder.embedding, try raw.floats(named: "decoder.embedding.weight").values)
@@ -67,17 +68,17 @@ final class WeightsGoldenFixtureTests: XCTestCase {
         let variance = try raw.floats(named: prefix + ".running_var").values
         let folded = weights.encoder.blocks[2][1].norm1
         for channel in gamma.indices {
-            let scale = Double(gamma[channel]) / (Double(variance[channel]) + Double(model.config.bnEps)).squareRoot()
+            let scale = Double(gamma[channel]) / (Double(variance[channel]) + Double(model.denseNet.bnEps)).squareRoot()
             XCTAssertEqual(folded.scale[channel], Float(scale))
             XCTAssertEqual(folded.shift[channel], Float(Double(beta[channel]) - Double(mean[channel]) * scale))
         }
     }
 
     func testHalfPrecisionModelsMatchTheF32Model() throws {
-        let reference = try ModelLoader.load(path: try path("model.safetensors"))
+        let reference = try TestWeights.load(path: try path("model.safetensors"))
         for (name, dtype, relative) in [("model-f16.safetensors", SafeTensorsDType.f16, Float(0x1p-11)),
                                         ("model-bf16.safetensors", .bf16, Float(0x1p-8))] {
-            let model = try ModelLoader.load(path: try path(name))
+            let model = try TestWeights.load(path: try path(name))
             XCTAssertTrue(model.tensorSummary.dtypes.contains(dtype), "\(name): \(model.tensorSummary.dtypes)")
             XCTAssertEqual(model.tensorSummary.parameterCount, reference.tensorSummary.parameterCount)
             XCTAssertEqual(model.vocabulary, reference.vocabulary)
@@ -95,7 +96,7 @@ final class WeightsGoldenFixtureTests: XCTestCase {
     }
 
     func testCasesFileReadsThroughTheGenericReader() throws {
-        let model = try ModelLoader.load(path: try path("model.safetensors"))
+        let model = try TestWeights.load(path: try path("model.safetensors"))
         let cases = try SafeTensorsFile(contentsOfFile: try path("cases.safetensors"))
         let features = try cases.floats(named: "features0")
         let grid = model.config.gridSize

@@ -1,5 +1,5 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRWeights
 
 final class WeightsHalfPrecisionTests: XCTestCase {
     private func bits(_ value: Float) -> UInt32 { value.bitPattern }

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
+@testable import CXRModel
+@testable import CXRSupport
 
 /// Hostile model files: FIFOs, huge sparse files, configs that need absurd memory, non-finite weights and
 /// NUL characters in strings must all give a `CXRError`, never a hang, a trap or a silently broken model.
@@ -64,21 +66,21 @@ final class WeightsHostileFileTests: XCTestCase {
         let release = { close(open(fifo, O_WRONLY | O_NONBLOCK)) }  // a writer unblocks a blocked open
         let viaReader = outcome(release: { _ = release() }) { Self.describe { try FileReader.readAll(path: fifo) } }
         XCTAssertEqual(viaReader, "io: '\(fifo)' is not a regular file")
-        let viaLoader = outcome(release: { _ = release() }) { Self.describe { try ModelLoader.load(path: fifo) } }
+        let viaLoader = outcome(release: { _ = release() }) { Self.describe { try TestWeights.load(path: fifo) } }
         XCTAssertEqual(viaLoader, "io: '\(fifo)' is not a regular file")
     }
 
     func testModelFilesLargerThanFourGiBAreRejectedBeforeReading() throws {
-        XCTAssertEqual(ModelLoader.maximumFileSize, 4 << 30)
+        XCTAssertEqual(ModelFile.maximumFileSize, 4 << 30)
         let path = try sparseFile("huge.safetensors", size: (4 << 30) + 1)
-        let message = outcome(release: {}) { Self.describe { try ModelLoader.load(path: path) } }
+        let message = outcome(release: {}) { Self.describe { try TestWeights.load(path: path) } }
         XCTAssertEqual(message, "io: '\(path)' is 4294967297 bytes, more than the limit of 4294967296 bytes")
     }
 
     func testHeaderLengthIsCheckedBeforeTheWholeFileIsRead() throws {
         // A sparse 3 GiB file of zeros: its header length (0) is rejected from the first 8 bytes.
         let path = try sparseFile("zeros.safetensors", size: 3 << 30)
-        let message = outcome(release: {}) { Self.describe { try ModelLoader.load(path: path) } }
+        let message = outcome(release: {}) { Self.describe { try TestWeights.load(path: path) } }
         XCTAssertEqual(message, "invalidModel: safetensors header length 0 is less than 2")
     }
 
@@ -111,21 +113,25 @@ final class WeightsHostileFileTests: XCTestCase {
         assertCXRError(.invalidModel, "the limit is 1024 MiB") { try tiny.load() }
     }
 
-    func testWorkspaceEstimateBoundsTheRealWorkspace() throws {
-        var densenet121 = ModelConfig()
-        densenet121.inputSize = 256
-        let estimate = try XCTUnwrap(densenet121.encoderWorkspaceEstimate)
-        let plan = try DenseNetPlan(config: densenet121)
-        let planned = [plan.imageFloats, plan.stemFloats, plan.normalizedFloats, plan.bottleneckFloats,
-                       plan.columnFloats].reduce(0, +) + plan.blockFloats.reduce(0, +)
-        XCTAssertGreaterThanOrEqual(estimate, planned * 4)
-        XCTAssertLessThan(estimate, 64 << 20)  // about 22 MiB really; the bound stays well under the limit
+    func testTheLoadTimeLimitIsThePlansOwnWorkspace() throws {
+        // One memory model: the limit checks the sum of the buffers the plan lays out, for the largest band
+        // grid any machine gets, which bounds the workspace a session on this machine really allocates.
+        var densenet121 = DenseNetConfiguration.densenet121
+        let planned = try DenseNetPlan(configuration: densenet121, bandParts: DenseNetPlan.maximumBandParts)
+        XCTAssertEqual(densenet121.workspaceBytes, planned.workspaceBytes)
+        XCTAssertEqual(planned.workspaceFloats, [planned.imageFloats, planned.stemFloats, planned.normalizedFloats,
+                                                 planned.bottleneckFloats, planned.columnFloats].reduce(0, +)
+                                                + planned.blockFloats.reduce(0, +))
+        let here = try DenseNetPlan(configuration: densenet121)
+        XCTAssertGreaterThanOrEqual(densenet121.workspaceBytes, here.workspaceBytes)
+        XCTAssertLessThan(densenet121.workspaceBytes, 64 << 20)  // about 22 MiB
 
-        densenet121.inputSize = 1024
-        XCTAssertLessThan(try XCTUnwrap(densenet121.encoderWorkspaceEstimate), 1 << 30)  // still loadable
-        var overflowing = ModelConfig()
+        densenet121.input.size = 1024
+        XCTAssertLessThan(densenet121.workspaceBytes, 1 << 30)  // still loadable
+        var overflowing = DenseNetConfiguration.densenet121
         overflowing.numInitFeatures = Int.max / 2
-        XCTAssertNil(overflowing.encoderWorkspaceEstimate)
+        XCTAssertThrowsError(try DenseNetPlan(configuration: overflowing))
+        XCTAssertEqual(overflowing.workspaceBytes, .max)
     }
 
     // MARK: Non-finite weights

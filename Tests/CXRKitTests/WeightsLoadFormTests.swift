@@ -1,5 +1,10 @@
 import XCTest
+@testable import CXRDenseNet
+@testable import CXRKernels
 @testable import CXRKit
+@testable import CXRModel
+@testable import CXRSupport
+@testable import CXRWeights
 
 /// What `CaptionModel` loads: 3x3 convolutions Winograd-transformed while reading (no raw copy kept), the
 /// decoder's tensors and token-gate table on a second thread (`ConcurrentPair`). Both must give exactly
@@ -12,9 +17,9 @@ final class WeightsLoadFormTests: XCTestCase {
             var tiny = TinyModel(withFindings: true)
             tiny.setDType(dtype)
             try tiny.writer().write(toFile: path)
-            let plain = try ModelLoader.load(path: path)
-            let fromFile = try ModelLoader.load(path: path, threeByThree: .winograd)
-            let fromBytes = try tiny.bytes().withUnsafeBytes { try ModelLoader.load(bytes: $0, threeByThree: .winograd) }
+            let plain = try TestWeights.load(path: path)
+            let fromFile = try TestWeights.load(path: path, threeByThree: .winograd)
+            let fromBytes = try tiny.bytes().withUnsafeBytes { try TestWeights.load(bytes: $0, threeByThree: .winograd) }
             for loaded in [fromFile, fromBytes] {
                 for (block, layers) in plain.weights.encoder.blocks.enumerated() {
                     for (index, layer) in layers.enumerated() {
@@ -33,28 +38,35 @@ final class WeightsLoadFormTests: XCTestCase {
             }
             // The encoders built both ways agree exactly (same U, same kernels).
             let image: [Float] = (0..<(64 * 64)).map { (index: Int) -> Float in Float((index * 37) % 101) / 50 - 1 }
-            let a = try DenseNetEncoder(weights: plain.weights.encoder, config: plain.config)
-            let b = try DenseNetEncoder(weights: fromFile.weights.encoder, config: fromFile.config)
+            let a = try DenseNetEncoder(weights: plain.weights.encoder, configuration: plain.denseNet)
+            let b = try DenseNetEncoder(weights: fromFile.weights.encoder, configuration: fromFile.denseNet)
             XCTAssertEqual(try a.encode(input: image, workspace: a.makeWorkspace(), threads: 1),
                            try b.encode(input: image, workspace: b.makeWorkspace(), threads: 1), "\(dtype)")
             assertCXRError(.invalidArgument, "was loaded Winograd-transformed") {
-                _ = try DenseNetEncoder(weights: fromFile.weights.encoder, config: fromFile.config, winograd: false)
+                _ = try DenseNetEncoder(weights: fromFile.weights.encoder, configuration: fromFile.denseNet, winograd: false)
             }
         }
     }
 
-    func testLoaderTokenGateTableEqualsTheDecoders() throws {
-        let loaded = try TinyModel().load()
-        let table = try XCTUnwrap(loaded.weights.decoder.tokenGates)
-        var withoutTable = loaded.weights.decoder
-        withoutTable.tokenGates = nil
-        let own = try AttentionDecoder(weights: withoutTable, config: loaded.config,
-                                       vocabularySize: loaded.vocabulary.count)
-        XCTAssertEqual(own.tokenGates, table)
-        let taken = try AttentionDecoder(model: loaded)
-        XCTAssertEqual(taken.tokenGates, table)
-        XCTAssertNil(taken.weights.tokenGates, "the table is kept once")
-        let off = try AttentionDecoder(weights: loaded.weights.decoder, config: loaded.config,
+    func testTheLoadedDecoderHasTheTokenGateTable() throws {
+        let tiny = TinyModel()
+        let loaded = try tiny.load()
+        // The model's decoder is built on the loader's second thread, its table with it.
+        let table = try XCTUnwrap(try tiny.captionModel().decoder.tokenGates)
+        let weights = loaded.weights.decoder, config = loaded.config
+        let e = config.embed, width = 4 * config.hidden, f = config.featureChannels
+        XCTAssertEqual(table.count, loaded.vocabulary.count * width)
+        for token in 0..<loaded.vocabulary.count {
+            for gate in 0..<width {
+                var sum = 0.0
+                for p in 0..<e {
+                    sum += Double(weights.embedding[token * e + p]) * Double(weights.lstmInputWeight[gate * (e + f) + p])
+                }
+                XCTAssertEqual(Double(table[token * width + gate]), sum, accuracy: 1e-5 * max(1, abs(sum)))
+            }
+        }
+        XCTAssertEqual(try loaded.decoder().tokenGates, table, "the same product wherever the decoder is built")
+        let off = try AttentionDecoder(weights: weights, dimensions: config.decoderDimensions,
                                        vocabularySize: loaded.vocabulary.count, tokenGateLimit: 0)
         XCTAssertNil(off.tokenGates, "the limit still turns the table off")
     }
@@ -67,7 +79,7 @@ final class WeightsLoadFormTests: XCTestCase {
         let bytes = try tiny.bytes()
         for form in [ThreeByThreeForm.oihw, .winograd] {
             assertCXRError(.invalidModel, "tensor \(name)[9] is nan; model parameters must be finite") {
-                _ = try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0, threeByThree: form) }
+                _ = try bytes.withUnsafeBytes { try TestWeights.load(bytes: $0, threeByThree: form) }
             }
         }
         assertCXRError(.invalidModel, "tensor \(name)[9] is nan") {
@@ -85,7 +97,7 @@ final class WeightsLoadFormTests: XCTestCase {
         let bytes = try tiny.bytes()
         for _ in 0..<20 {
             assertCXRError(.invalidModel, "tensor encoder.features.norm5.running_mean[0] is inf") {
-                _ = try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0, threeByThree: .winograd) }
+                _ = try bytes.withUnsafeBytes { try CaptionModel(bytes: $0) }  // the two-thread load
             }
         }
     }

@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRDenseNet
+@testable import CXRWeights
 
 final class WeightsModelLoaderTests: XCTestCase {
     // MARK: Happy path
@@ -9,15 +10,16 @@ final class WeightsModelLoaderTests: XCTestCase {
         let model = try tiny.load()
 
         XCTAssertEqual(model.formatVersion, "cxrcaption/1")
-        XCTAssertEqual(model.config.blockConfig, [1, 1, 1, 1])
-        XCTAssertEqual(model.config.growthRate, 4)
-        XCTAssertEqual(model.config.bnSize, 2)
-        XCTAssertEqual(model.config.numInitFeatures, 8)
+        XCTAssertEqual(model.config.encoderKind, "densenet")
+        XCTAssertEqual(model.denseNet.blockConfig, [1, 1, 1, 1])
+        XCTAssertEqual(model.denseNet.growthRate, 4)
+        XCTAssertEqual(model.denseNet.bnSize, 2)
+        XCTAssertEqual(model.denseNet.numInitFeatures, 8)
         XCTAssertEqual(model.config.inputSize, 64)
         XCTAssertEqual(model.config.hidden, 6)
         XCTAssertEqual(model.config.embed, 5)
         XCTAssertEqual(model.config.attentionDim, 7)
-        XCTAssertEqual(model.config.bnEps, 1e-5)
+        XCTAssertEqual(model.denseNet.bnEps, 1e-5)
         XCTAssertEqual(model.config.mean, [0.5])
         XCTAssertEqual(model.config.std, [0.25])
         XCTAssertEqual(model.config.featureChannels, 8)
@@ -41,7 +43,7 @@ final class WeightsModelLoaderTests: XCTestCase {
         let layer = encoder.blocks[2][0]
         XCTAssertEqual([layer.conv1.outChannels, layer.conv1.inChannels, layer.conv1.kernel, layer.conv1.padding],
                        [8, 5, 1, 0])
-        let conv2 = try XCTUnwrap(layer.conv2.oihw, "ModelLoader.load keeps the OIHW weights")
+        let conv2 = try XCTUnwrap(layer.conv2.oihw, "the OIHW form keeps the raw weights")
         XCTAssertEqual([conv2.outChannels, conv2.inChannels, conv2.kernel, conv2.stride, conv2.padding],
                        [4, 8, 3, 1, 1])
         XCTAssertEqual(conv2.weight, tiny.values("encoder.features.denseblock3.denselayer1.conv2.weight"))
@@ -132,7 +134,7 @@ final class WeightsModelLoaderTests: XCTestCase {
         writer.addRaw("encoder.features.norm0.num_batches_tracked", dtype: .i64, shape: [],
                       data: [7, 0, 0, 0, 0, 0, 0, 0])
         writer.addRaw("encoder.features.norm5.num_batches_tracked", dtype: .i32, shape: [], data: [1, 0, 0, 0])
-        let model = try writer.serialized().withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+        let model = try writer.serialized().withUnsafeBytes { try TestWeights.load(bytes: $0) }
         XCTAssertEqual(model.tensorSummary.dtypes, [.bf16, .f16, .f32])
         XCTAssertEqual(model.tensorSummary.ignored, ["encoder.features.norm0.num_batches_tracked",
                                                      "encoder.features.norm5.num_batches_tracked"])
@@ -173,9 +175,9 @@ final class WeightsModelLoaderTests: XCTestCase {
         let path = NSTemporaryDirectory() + "weights-tiny-\(getpid()).safetensors"
         defer { unlink(path) }
         try TinyModel().writer().write(toFile: path)
-        XCTAssertEqual(try ModelLoader.load(path: path).config.hidden, 6)
-        assertCXRError(.io, "no such file") { try ModelLoader.load(path: path + ".missing") }
-        assertCXRError(.io, "is a directory") { try ModelLoader.load(path: NSTemporaryDirectory()) }
+        XCTAssertEqual(try TestWeights.load(path: path).config.hidden, 6)
+        assertCXRError(.io, "no such file") { try TestWeights.load(path: path + ".missing") }
+        assertCXRError(.io, "is a directory") { try TestWeights.load(path: NSTemporaryDirectory()) }
     }
 
     // MARK: Tensor validation
@@ -221,7 +223,7 @@ final class WeightsModelLoaderTests: XCTestCase {
         var writer = try tiny.writer()
         writer.addRaw("decoder.att_v.bias", dtype: .i32, shape: [7], data: [UInt8](repeating: 0, count: 28))
         assertCXRError(.invalidModel, "tensor decoder.att_v.bias has dtype I32; model parameters must be F32, F16") {
-            try writer.serialized().withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+            try writer.serialized().withUnsafeBytes { try TestWeights.load(bytes: $0) }
         }
     }
 
@@ -314,7 +316,7 @@ final class WeightsModelLoaderTests: XCTestCase {
         var writer = SafeTensorsWriter()
         try writer.add("decoder.att_v.bias", shape: [2], values: [1, 2])
         assertCXRError(.invalidModel, "the file has no __metadata__") {
-            try writer.serialized().withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+            try writer.serialized().withUnsafeBytes { try TestWeights.load(bytes: $0) }
         }
     }
 

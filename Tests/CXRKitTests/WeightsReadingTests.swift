@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import CXRKit
+@testable import CXRSupport
+@testable import CXRWeights
 
 /// Reading tensors: the non-finite scan, F16/BF16 files read in chunks, and loading from a path (tensor by
 /// tensor with pread) against loading the same bytes from memory.
@@ -58,8 +59,8 @@ final class WeightsReadingTests: XCTestCase {
             tiny.setDType(dtype)
             let bytes = try tiny.bytes()
             try tiny.writer().write(toFile: path)
-            let fromFile = try ModelLoader.load(path: path)
-            let fromBytes = try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+            let fromFile = try TestWeights.load(path: path)
+            let fromBytes = try bytes.withUnsafeBytes { try TestWeights.load(bytes: $0) }
             XCTAssertEqual(fromFile.tensorSummary.parameterCount, fromBytes.tensorSummary.parameterCount)
             let a = fromFile.weights, b = fromBytes.weights
             XCTAssertEqual(a.decoder.lstmInputWeight, b.decoder.lstmInputWeight, "\(dtype)")
@@ -73,6 +74,6 @@ final class WeightsReadingTests: XCTestCase {
         // Cut the file short: the header's tensors no longer cover the data section.
         let bytes = try TinyModel().bytes()
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes.dropLast(4))))
-        assertCXRError(.invalidModel, "beyond the data section") { try ModelLoader.load(path: path) }
+        assertCXRError(.invalidModel, "beyond the data section") { try TestWeights.load(path: path) }
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
-@testable import CXRKit
+@testable import CXRSupport
+@testable import CXRWeights
 
 final class WeightsSafeTensorsTests: XCTestCase {
     /// An 8-byte little-endian length (`declaredLength`, or the header's size), the header, then `data`.
@@ -18,7 +19,7 @@ final class WeightsSafeTensorsTests: XCTestCase {
         assertCXRError(.invalidModel, fragment, file: file, line: line) { try parse(bytes) }
         // The model loader reports the same problem.
         assertCXRError(.invalidModel, fragment, file: file, line: line) {
-            try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+            try bytes.withUnsafeBytes { try TestWeights.load(bytes: $0) }
         }
     }
 
@@ -212,7 +213,7 @@ final class WeightsSafeTensorsTests: XCTestCase {
 
         let empty = directory + "/empty.safetensors"
         try FileWriter.writeAll(path: empty, bytes: [])
-        assertCXRError(.invalidModel, "file is empty (0 bytes)") { try ModelLoader.load(path: empty) }
+        assertCXRError(.invalidModel, "file is empty (0 bytes)") { try TestWeights.load(path: empty) }
 
         if getuid() != 0 {
             let locked = directory + "/locked.bin"

@@ -1,5 +1,9 @@
 import XCTest
+@testable import CXRDenseNet
 @testable import CXRKit
+@testable import CXRModel
+@testable import CXRSupport
+@testable import CXRWeights
 
 /// A hand-built cxrcaption/1 file for tests: blocks (1,1,1,1), growth 4, bn_size 2, 8 initial features,
 /// input 64 (F = 8), hidden 6, embed 5, attention 7, a vocabulary of 7 tokens and optionally 3 labels.
@@ -138,9 +142,16 @@ struct TinyModel {
 
     func bytes() throws -> [UInt8] { try writer().serialized() }
 
-    func load() throws -> LoadedModel {
+    /// The file validated and its raw parameters read (`TestWeights`).
+    func load() throws -> LoadedWeights {
         let bytes = try bytes()
-        return try bytes.withUnsafeBytes { try ModelLoader.load(bytes: $0) }
+        return try bytes.withUnsafeBytes { try TestWeights.load(bytes: $0) }
+    }
+
+    /// The file loaded as for captioning.
+    func captionModel() throws -> CaptionModel {
+        let bytes = try bytes()
+        return try bytes.withUnsafeBytes { try CaptionModel(bytes: $0) }
     }
 }
 
@@ -164,8 +175,10 @@ final class WeightsTinyModelTests: XCTestCase {
         // The hand-written tensor list and the loader's table agree on every name and shape.
         let model = TinyModel(withFindings: true)
         let metadata = try ModelMetadata.parse([("format", "cxrcaption/1"), ("config", model.configJSON)]
-            + model.metadata.filter { $0.key != "format" })
-        let expected = ModelTensorNames.expected(config: metadata.config, vocabularySize: 7, labelCount: 3)
+            + model.metadata.filter { $0.key != "format" }, support: .library)
+        XCTAssertEqual(metadata.vocabulary.count, 7)
+        XCTAssertEqual(metadata.labels?.count, 3)
+        let expected = ModelFile.expectedTensors(metadata)
         XCTAssertEqual(expected.map(\.name), model.tensors.map(\.name))
         XCTAssertEqual(expected.map(\.shape), model.tensors.map(\.shape))
         XCTAssertEqual(metadata.config.featureChannels, TinyModel.featureChannels)

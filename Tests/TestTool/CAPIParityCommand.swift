@@ -1,16 +1,17 @@
 import ArgumentParser
+import CXRDecoding
 import CXRImageIO
+import CXRIntake
 import CXRKit
 import Foundation
 
-/// `cxrcaption capi-parity --model M IMAGE...`: the results of the Swift API, in the canonical dump that the C
+/// `cxrcaption-test-tool capi-parity --model M IMAGE...`: the results of the Swift API, in the canonical dump that the C
 /// API test (`Tests/c/test_capi.c --dump`) writes, so that scripts/test_capi.sh can require the two to be
-/// identical byte for byte. Not a user command (hidden from help).
+/// identical byte for byte.
 struct CAPIParityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capi-parity",
-        abstract: "Dump Swift API results for comparison with the C API test (test support).",
-        shouldDisplay: false
+        abstract: "Dump Swift API results for comparison with the C API test."
     )
 
     @Option(help: "The model (.safetensors).")

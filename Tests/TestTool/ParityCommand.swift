@@ -1,15 +1,15 @@
 import ArgumentParser
+import CXRDecoding
 import CXRImageIO
 import CXRKit
 import Foundation
 
-/// `cxrcaption parity`: runs the model on a normalized input tensor and writes V, teacher-forced logits and
-/// beam results, for `training/scripts/parity_full.py` to compare with PyTorch. Not a user command.
+/// `cxrcaption-test-tool parity`: runs the model on a normalized input tensor and writes V, teacher-forced
+/// logits and beam results, for the full-size parity script in training/ to compare with PyTorch.
 struct ParityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parity",
-        abstract: "Dump V, teacher-forced logits and beam results for a raw float32 input (test support).",
-        shouldDisplay: false
+        abstract: "Dump V, teacher-forced logits and beam results for a raw float32 input."
     )
 
     @Option(help: "The model (.safetensors).")

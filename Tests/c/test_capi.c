@@ -597,13 +597,17 @@ static void test_bad_images(cxr_session *session, const cxr_image *good) {
     printf("bad images\n");
     cxr_image image;
     uint8_t pixels[64 * 64];
-#define BAD_IMAGE(name, want, change)                                                                          \
+/* The message must name the field as this header spells it (the core names its Swift fields; the C layer
+ * renames them). */
+#define BAD_IMAGE_NAMING(name, words, want, change)                                                            \
     do {                                                                                                       \
         image = *good;                                                                                         \
         change;                                                                                                \
-        expected_words = want == CXR_E_UNSUPPORTED_STRUCT_SIZE ? "struct_size" : "image ";                     \
+        expected_words = (words);                                                                              \
         CASE(name, want, cxr_generate(session, &image, NULL));                                                 \
     } while (0)
+#define BAD_IMAGE(name, want, change)                                                                          \
+    BAD_IMAGE_NAMING(name, want == CXR_E_UNSUPPORTED_STRUCT_SIZE ? "struct_size" : "image ", want, change)
     BAD_IMAGE("pixels NULL", CXR_E_INVALID_IMAGE, image.pixels = NULL);
     BAD_IMAGE("width 0", CXR_E_INVALID_IMAGE, image.width = 0);
     BAD_IMAGE("width -1", CXR_E_INVALID_IMAGE, image.width = -1);
@@ -613,32 +617,32 @@ static void test_bad_images(cxr_session *session, const cxr_image *good) {
     BAD_IMAGE("height 0", CXR_E_INVALID_IMAGE, image.height = 0);
     BAD_IMAGE("height -512", CXR_E_INVALID_IMAGE, image.height = -512);
     BAD_IMAGE("height 16385 (enormous)", CXR_E_INVALID_IMAGE, image.height = 16385);
-    BAD_IMAGE("row_bytes too small (width - 1)", CXR_E_INVALID_IMAGE, image.row_bytes = (uint64_t)good->width - 1);
-    BAD_IMAGE("row_bytes too small for RGB8", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("row_bytes too small (width - 1)", "image row_bytes", CXR_E_INVALID_IMAGE, image.row_bytes = (uint64_t)good->width - 1);
+    BAD_IMAGE_NAMING("row_bytes too small for RGB8", "image row_bytes", CXR_E_INVALID_IMAGE,
               (image.format = CXR_PIXEL_RGB8, image.row_bytes = (uint64_t)good->width * 2));
-    BAD_IMAGE("row_bytes 2^64-1 (overflow)", CXR_E_INVALID_IMAGE, image.row_bytes = UINT64_MAX);
-    BAD_IMAGE("row_bytes 2^62 (overflow x height)", CXR_E_INVALID_IMAGE, image.row_bytes = (uint64_t)1 << 62);
+    BAD_IMAGE_NAMING("row_bytes 2^64-1 (overflow)", "image row_bytes", CXR_E_INVALID_IMAGE, image.row_bytes = UINT64_MAX);
+    BAD_IMAGE_NAMING("row_bytes 2^62 (overflow x height)", "image row_bytes", CXR_E_INVALID_IMAGE, image.row_bytes = (uint64_t)1 << 62);
     BAD_IMAGE("unknown pixel format 0", CXR_E_INVALID_IMAGE, image.format = 0);
     BAD_IMAGE("unknown pixel format 6", CXR_E_INVALID_IMAGE, image.format = 6);
     BAD_IMAGE("unknown pixel format -1", CXR_E_INVALID_IMAGE, image.format = -1);
-    BAD_IMAGE("bits_stored 0 (GRAY16)", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("bits_stored 0 (GRAY16)", "image bits_stored 0", CXR_E_INVALID_IMAGE,
               (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.bits_stored = 0));
-    BAD_IMAGE("bits_stored 17 (GRAY16)", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("bits_stored 17 (GRAY16)", "image bits_stored 17", CXR_E_INVALID_IMAGE,
               (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.bits_stored = 17));
-    BAD_IMAGE("GRAY16 pixels misaligned", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("GRAY16 pixels misaligned", "row_bytes", CXR_E_INVALID_IMAGE,
               (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.row_bytes = 0,
                image.pixels = (const uint8_t *)good->pixels + 1));
     BAD_IMAGE("unknown photometric 2", CXR_E_INVALID_IMAGE, image.photometric = 2);
-    BAD_IMAGE("rescale_slope NaN", CXR_E_INVALID_IMAGE, image.rescale_slope = NAN);
-    BAD_IMAGE("rescale_intercept Inf", CXR_E_INVALID_IMAGE, image.rescale_intercept = INFINITY);
+    BAD_IMAGE_NAMING("rescale_slope NaN", "image rescale_slope nan", CXR_E_INVALID_IMAGE, image.rescale_slope = NAN);
+    BAD_IMAGE_NAMING("rescale_intercept Inf", "image rescale_intercept inf", CXR_E_INVALID_IMAGE, image.rescale_intercept = INFINITY);
     BAD_IMAGE("has_window 2", CXR_E_INVALID_IMAGE, image.has_window = 2);
-    BAD_IMAGE("window width 0", CXR_E_INVALID_IMAGE, (image.has_window = 1, image.window_center = 128, image.window_width = 0));
-    BAD_IMAGE("window width -100", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("window width 0", "image window_width 0", CXR_E_INVALID_IMAGE, (image.has_window = 1, image.window_center = 128, image.window_width = 0));
+    BAD_IMAGE_NAMING("window width -100", "image window_width -100", CXR_E_INVALID_IMAGE,
               (image.has_window = 1, image.window_center = 128, image.window_width = -100));
-    BAD_IMAGE("window width 1", CXR_E_INVALID_IMAGE, (image.has_window = 1, image.window_center = 128, image.window_width = 1));
-    BAD_IMAGE("window width NaN", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("window width 1", "image window_width 1", CXR_E_INVALID_IMAGE, (image.has_window = 1, image.window_center = 128, image.window_width = 1));
+    BAD_IMAGE_NAMING("window width NaN", "image window_width nan", CXR_E_INVALID_IMAGE,
               (image.has_window = 1, image.window_center = 128, image.window_width = NAN));
-    BAD_IMAGE("window center Inf", CXR_E_INVALID_IMAGE,
+    BAD_IMAGE_NAMING("window center Inf", "image window_center inf", CXR_E_INVALID_IMAGE,
               (image.has_window = 1, image.window_center = INFINITY, image.window_width = 100));
     BAD_IMAGE("image struct_size 0", CXR_E_UNSUPPORTED_STRUCT_SIZE, image.struct_size = 0);
     BAD_IMAGE("image struct_size 84", CXR_E_UNSUPPORTED_STRUCT_SIZE, image.struct_size = 84);
@@ -662,6 +666,7 @@ static void test_bad_images(cxr_session *session, const cxr_image *good) {
     floats[32 * 32 - 1] = -INFINITY;
     CASE("GRAYF32 -Inf in the last pixel", CXR_E_INVALID_IMAGE, cxr_preprocess(session, &float_image, pixels, sizeof pixels));
 #undef BAD_IMAGE
+#undef BAD_IMAGE_NAMING
 }
 
 static void test_bad_params(cxr_session *session, const cxr_image *image) {

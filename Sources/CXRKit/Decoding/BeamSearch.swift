@@ -1,8 +1,11 @@
+import CXRKernels
+import CXRModel
+import CXRSupport
 import Glibc
 
 /// Beam search over an `AttentionDecoder`, exactly as docs/DECODING.md specifies (the Python reference in
 /// `training/cxrcaption_ref/beam.py` follows the same rules; golden tests require identical tokens).
-enum BeamSearch {
+package enum BeamSearch {
     /// Decodes one prepared image and returns up to `parameters.maxResults` captions, best first.
     ///
     /// - Parameters:
@@ -11,7 +14,7 @@ enum BeamSearch {
     ///     stays usable).
     /// - Throws: `invalidArgument` for out-of-range parameters or a vocabulary that does not fit the
     ///   decoder; `aborted`.
-    static func run(decoder: AttentionDecoder, context: DecoderImageContext, vocabulary: Vocabulary,
+    package static func run(decoder: AttentionDecoder, context: DecoderImageContext, vocabulary: Vocabulary,
                            parameters: GenerationParameters, workspace: DecoderWorkspace,
                            shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
         try parameters.validate()

@@ -1,3 +1,6 @@
+import CXRKernels
+import CXRModel
+import CXRSupport
 /// Options for one `generate` call (the C layer's `cxr_generate_params`).
 public struct GenerationParameters: Equatable, Sendable {
     /// Beam width k, 1...64.

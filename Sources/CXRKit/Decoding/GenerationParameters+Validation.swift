@@ -1,29 +1,50 @@
+import CXRModel
+import CXRSupport
+
 extension GenerationParameters {
-    /// The beam widths a search accepts.
-    public static let beamWidthRange = 1...64
+    /// The beam widths a search accepts: up to the rows one decoder step runs.
+    public static let beamWidthRange = 1...AttentionDecoder.maximumRows
     /// The sentence lengths (tokens, counting `<end>`) a search accepts.
     public static let maxTokensRange = 1...1024
     /// The length penalties (alpha) a search accepts; larger values only overflow the ranking score.
     public static let lengthPenaltyRange: ClosedRange<Double> = 0...100
 
-    /// Throws `invalidArgument`, naming the offending value, unless every parameter is in range:
-    /// beam width 1...64, results 1...beamWidth, max tokens 1...1024, length penalty 0...100,
-    /// threads >= 0.
+    /// Throws `invalidArgument`, naming the offending parameter and value, unless every parameter is in
+    /// range: `beamWidthRange`, results 1...beamWidth, `maxTokensRange`, `lengthPenaltyRange` (NaN is
+    /// outside), threads >= 0.
     public func validate() throws {
         guard Self.beamWidthRange.contains(beamWidth) else {
-            throw CXRError.invalidArgument("beam width \(beamWidth) is outside 1...64")
+            throw CXRError.invalidArgument("beamWidth \(beamWidth) is outside \(Self.describe(Self.beamWidthRange))",
+                                           argument: "beamWidth")
         }
         guard maxResults >= 1, maxResults <= beamWidth else {
-            throw CXRError.invalidArgument("max results \(maxResults) is outside 1...\(beamWidth) (the beam width)")
+            throw CXRError.invalidArgument("maxResults \(maxResults) is outside 1...\(beamWidth) (the beam width)",
+                                           argument: "maxResults")
         }
         guard Self.maxTokensRange.contains(maxTokens) else {
-            throw CXRError.invalidArgument("max tokens \(maxTokens) is outside 1...1024")
+            throw CXRError.invalidArgument("maxTokens \(maxTokens) is outside \(Self.describe(Self.maxTokensRange))",
+                                           argument: "maxTokens")
         }
         guard Self.lengthPenaltyRange.contains(lengthPenalty) else {
-            throw CXRError.invalidArgument("length penalty \(lengthPenalty) is outside 0...100")
+            throw CXRError.invalidArgument(
+                "lengthPenalty \(lengthPenalty) is outside \(Self.describe(Self.lengthPenaltyRange))",
+                argument: "lengthPenalty")
         }
+        try Self.validate(threads: threads)
+    }
+
+    /// Throws `invalidArgument` unless `threads` >= 0 (0 means all cores).
+    public static func validate(threads: Int) throws {
         guard threads >= 0 else {
-            throw CXRError.invalidArgument("threads \(threads) is negative (0 means all cores)")
+            throw CXRError.invalidArgument("threads \(threads) is negative (0 means all cores)", argument: "threads")
         }
+    }
+
+    private static func describe(_ range: ClosedRange<Int>) -> String { "\(range.lowerBound)...\(range.upperBound)" }
+
+    /// `0...100` for whole bounds, as the header writes them.
+    private static func describe(_ range: ClosedRange<Double>) -> String {
+        func text(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
+        return "\(text(range.lowerBound))...\(text(range.upperBound))"
     }
 }

@@ -1,3 +1,6 @@
+import CXRKernels
+import CXRModel
+import CXRSupport
 import Glibc
 
 /// One partial or completed sentence of a beam search.

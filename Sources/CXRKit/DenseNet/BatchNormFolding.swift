@@ -1,14 +1,17 @@
+import CXRKernels
+import CXRSupport
+
 /// Folds BatchNorm running statistics into a per-channel scale and shift:
 /// `scale = weight / sqrt(running_var + eps)`, `shift = bias - running_mean * scale`, computed in Double and
 /// rounded once to Float.
-enum BatchNormFolding {
+package enum BatchNormFolding {
     /// A channel whose `running_var + eps` is not positive (or is NaN).
-    struct NonPositiveVariance: Error {
-        var channel: Int
-        var runningVar: Float
+    package struct NonPositiveVariance: Error {
+        package var channel: Int
+        package var runningVar: Float
     }
 
-    static func fold(
+    package static func fold(
         weight: [Float], bias: [Float], runningMean: [Float], runningVar: [Float], eps: Double
     ) -> Result<FoldedBatchNorm, NonPositiveVariance> {
         let channels = weight.count

@@ -1,3 +1,8 @@
+import CXRKernels
+import CXRModel
+import CXRSupport
+import CXRTensor
+
 /// The DenseNet feature extractor (torchvision's `densenet121(...).features` for the default config),
 /// followed by the ReLU torchvision applies after it:
 ///
@@ -5,11 +10,11 @@
 /// norm1-ReLU-conv1 (1x1, bnSize·growth) -> norm2-ReLU-conv2 (3x3, pad 1, growth) appended to its block,
 /// with a transition (norm-ReLU-conv 1x1 to C/2 -> 2x2 average pool) between blocks -> norm5 -> ReLU.
 ///
-/// Immutable after `init` and safe to share across threads; all per-call memory is in an
-/// `EncoderWorkspace` (one per concurrent caller).
-final class DenseNetEncoder: Sendable {
-    let config: ModelConfig
-    let plan: DenseNetPlan
+/// Immutable after `init` and safe to share across threads; all per-call memory is in a
+/// `DenseNetWorkspace` (one per concurrent caller).
+package final class DenseNetEncoder: ImageEncoder {
+    package let configuration: DenseNetConfiguration
+    package let plan: DenseNetPlan
     private let conv0: PackedConvolution
     private let norm0: FoldedBatchNorm
     private let layers: [[PackedDenseLayer]]
@@ -18,19 +23,19 @@ final class DenseNetEncoder: Sendable {
 
     /// True when the dense layers' 3x3 convolutions run as Winograd F(2x2, 3x3) (`WinogradConvolution`);
     /// false: im2col + GEMM (the direct sum).
-    let usesWinograd: Bool
+    package let usesWinograd: Bool
 
-    /// Checks every weight's shape against `config` and repacks the convolutions.
+    /// Checks every weight's shape against `configuration` and repacks the convolutions.
     /// Throws `invalidModel` naming the first tensor whose shape is wrong.
     ///
     /// `winograd` chooses the 3x3 algorithm (see `usesWinograd`); both agree to rounding (about 1e-6).
     /// `bandParts` sets how many threads the band grid is cut for (default: this machine's cores, at most
     /// 8; see `DenseNetPlan.bandParts`); tests vary it.
-    init(weights: EncoderWeights, config: ModelConfig, winograd: Bool = true,
-         bandParts: Int = DenseNetPlan.machineParts) throws {
+    package init(weights: DenseNetWeights, configuration: DenseNetConfiguration, winograd: Bool = true,
+                 bandParts: Int = DenseNetPlan.machineParts) throws {
         usesWinograd = winograd
-        let plan = try DenseNetPlan(config: config, bandParts: bandParts)
-        self.config = config
+        let plan = try DenseNetPlan(configuration: configuration, bandParts: bandParts)
+        self.configuration = configuration
         self.plan = plan
         let prefix = "encoder.features."
         conv0 = try DenseNetWeightsCheck.convolution(
@@ -119,20 +124,22 @@ final class DenseNetEncoder: Sendable {
         }
     }
 
+    /// What `encode` reads: [inChannels, inputSize, inputSize].
+    package var input: EncoderInput { configuration.input }
     /// Channels of V (F).
-    var featureChannels: Int { plan.featureChannels }
+    package var featureChannels: Int { plan.featureChannels }
     /// Side of V's grid (G; input_size / 32 for four blocks).
-    var gridSize: Int { plan.outputSide }
+    package var gridSize: Int { plan.outputSide }
     /// Regions of V (R = G²), region r = y·G + x.
-    var regionCount: Int { plan.regionCount }
+    package var regionCount: Int { plan.regionCount }
     /// Floats `encode` reads: [inChannels, inputSize, inputSize].
-    var inputCount: Int { plan.inputCount }
+    package var inputCount: Int { plan.inputCount }
     /// Floats `encode` writes: [regionCount, featureChannels].
-    var outputCount: Int { plan.outputCount }
+    package var outputCount: Int { plan.outputCount }
 
     /// A fresh workspace for this encoder's shapes.
-    func makeWorkspace() throws -> EncoderWorkspace {
-        try EncoderWorkspace(plan: plan)
+    package func makeWorkspace() throws -> DenseNetWorkspace {
+        try DenseNetWorkspace(plan: plan)
     }
 
     /// Runs the encoder on one image.
@@ -145,7 +152,7 @@ final class DenseNetEncoder: Sendable {
     ///     every OpenBLAS call on one thread); 0 means all cores.
     ///   - shouldAbort: polled before every dense layer; returning true throws `CXRError.aborted`
     ///     (output is then unspecified; the workspace stays usable).
-    func encode(input: UnsafePointer<Float>, workspace: EncoderWorkspace, output: UnsafeMutablePointer<Float>,
+    package func encode(input: UnsafePointer<Float>, workspace: DenseNetWorkspace, output: UnsafeMutablePointer<Float>,
                 threads: Int, shouldAbort: (() -> Bool)?) throws {
         guard workspace.plan == plan else {
             throw CXRError.invalidArgument("encoder workspace was made for another configuration "
@@ -199,7 +206,7 @@ final class DenseNetEncoder: Sendable {
     }
 
     /// `encode` on arrays: `input` must hold `inputCount` floats; returns `outputCount` floats.
-    func encode(input: [Float], workspace: EncoderWorkspace, threads: Int = 0,
+    package func encode(input: [Float], workspace: DenseNetWorkspace, threads: Int = 0,
                 shouldAbort: (() -> Bool)? = nil) throws -> [Float] {
         guard input.count == inputCount else {
             throw CXRError.invalidArgument("encoder input has \(input.count) floats, expected \(inputCount) "
@@ -220,7 +227,7 @@ final class DenseNetEncoder: Sendable {
     /// (each band's BN-ReLU, GEMM and BN-ReLU on one thread, while it is in cache); the 3x3 convolution
     /// needs the neighbouring rows, so it is a second parallel pass.
     private func runDenseLayer(_ layer: PackedDenseLayer, block: FeatureMapView, inputChannels: Int,
-                               workspace: EncoderWorkspace, parts: Int) {
+                               workspace: DenseNetWorkspace, parts: Int) {
         let side = block.height
         let input = block.channels(0..<inputChannels)
         let normalized = FeatureMapView(base: workspace.normalized.pointer, height: side, width: side,
@@ -249,7 +256,7 @@ final class DenseNetEncoder: Sendable {
     /// A Winograd 3x3 convolution on up to `parts` threads: bands of tile rows (about `bandTiles` tiles, at
     /// most half the tile rows, as many as the scratch holds), each with its own share of the scratch.
     private func runWinograd(_ weights: WinogradConvolution, input: FeatureMapView, output: FeatureMapView,
-                             workspace: EncoderWorkspace, parts: Int) {
+                             workspace: DenseNetWorkspace, parts: Int) {
         let tileRows = WinogradConvolution.tiles(output.height)
         let tilesPerRow = WinogradConvolution.tiles(output.width)
         let rowFloats = max(weights.scratchCount(tiles: tilesPerRow), 1)
@@ -268,7 +275,7 @@ final class DenseNetEncoder: Sendable {
     /// BN-ReLU fused with the 2x2 average pool, then the 1x1 conv (pool and conv commute, both linear)
     /// into the first channels of the next block's buffer.
     private func runTransition(_ transition: PackedTransition, block: FeatureMapView, next: FeatureMapView,
-                               workspace: EncoderWorkspace, parts: Int) {
+                               workspace: DenseNetWorkspace, parts: Int) {
         let pooled = FeatureMapView(base: workspace.normalized.pointer, height: next.height, width: next.width,
                                     channels: block.channels)
         let bands = min(parts, next.height)
@@ -285,7 +292,7 @@ final class DenseNetEncoder: Sendable {
     /// convolution's bands aim at half the plan's im2col scratch, and as many parts run at once as the
     /// scratch holds bands (each packs into its own share).
     private func runConvolution(_ weights: PackedConvolution, input: FeatureMapView, output: FeatureMapView,
-                                workspace: EncoderWorkspace, parts: Int) {
+                                workspace: DenseNetWorkspace, parts: Int) {
         if weights.isPointwise {
             let rowsPerBand = bandRows(rows: output.height, width: output.width,
                                        targetPixels: Self.pointwiseBandPixels)
@@ -310,13 +317,13 @@ final class DenseNetEncoder: Sendable {
     // MARK: Bands
 
     /// Pixels per band of a 1x1 convolution (with its BN-ReLUs).
-    static let pointwiseBandPixels = 512
+    package static let pointwiseBandPixels = 512
 
     /// Rows per band for a layer of `rows` rows of `width` pixels: about `targetPixels` pixels, and small
     /// enough that each of `plan.bandParts` threads gets a band. A function of the shape and the plan alone:
     /// the bands, and so every BLAS call and every result, are the same whatever threads a call uses
     /// (OpenBLAS's result for a pixel can depend on the size of the call it is in).
-    func bandRows(rows: Int, width: Int, targetPixels: Int) -> Int {
+    package func bandRows(rows: Int, width: Int, targetPixels: Int) -> Int {
         max(1, min(targetPixels / max(width, 1), (rows + plan.bandParts - 1) / plan.bandParts))
     }
 

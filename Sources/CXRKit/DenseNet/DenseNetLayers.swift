@@ -1,17 +1,20 @@
+import CXRKernels
+import CXRSupport
+
 /// The encoder's weights in the form its kernels use: convolutions repacked for channels-last GEMM,
 /// BatchNorms folded (as loaded). Built and shape-checked once by `DenseNetEncoder.init`.
 
 /// norm1 -> ReLU -> conv1 (1x1) -> norm2 -> ReLU -> conv2 (3x3, pad 1).
-struct PackedDenseLayer: Sendable {
-    let norm1: FoldedBatchNorm
-    let conv1: PackedConvolution
-    let norm2: FoldedBatchNorm
+package struct PackedDenseLayer: Sendable {
+    package let norm1: FoldedBatchNorm
+    package let conv1: PackedConvolution
+    package let norm2: FoldedBatchNorm
     /// conv2 as one of its two kernels (the encoder's `usesWinograd` decides which).
-    let conv2: ThreeByThree
+    package let conv2: ThreeByThree
 }
 
 /// A dense layer's 3x3 convolution, packed for the kernel that runs it.
-enum ThreeByThree: Sendable {
+package enum ThreeByThree: Sendable {
     /// Winograd F(2x2, 3x3) (the default).
     case winograd(WinogradConvolution)
     /// im2col + GEMM: the direct sum.
@@ -19,21 +22,21 @@ enum ThreeByThree: Sendable {
 }
 
 /// norm -> ReLU -> conv (1x1) -> 2x2 average pool; run as BN-ReLU + pool, then the 1x1 conv.
-struct PackedTransition: Sendable {
-    let norm: FoldedBatchNorm
-    let conv: PackedConvolution
+package struct PackedTransition: Sendable {
+    package let norm: FoldedBatchNorm
+    package let conv: PackedConvolution
 }
 
 /// Shape checks of loaded weights against the plan, each failure naming the tensor (torchvision names).
-enum DenseNetWeightsCheck {
-    static func norm(_ norm: FoldedBatchNorm, channels: Int, name: String) throws {
+package enum DenseNetWeightsCheck {
+    package static func norm(_ norm: FoldedBatchNorm, channels: Int, name: String) throws {
         guard norm.scale.count == channels, norm.shift.count == channels else {
             throw CXRError.invalidModel("\(name) has \(norm.scale.count) scales and \(norm.shift.count) shifts, "
                                         + "expected \(channels)")
         }
     }
 
-    static func convolution(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
+    package static func convolution(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
                             stride: Int, padding: Int, name: String) throws -> PackedConvolution {
         try validate(conv, out: out, in: inChannels, kernel: kernel, stride: stride, padding: padding, name: name)
         return PackedConvolution(outChannels: out, inChannels: inChannels, kernel: kernel, stride: stride,
@@ -41,7 +44,7 @@ enum DenseNetWeightsCheck {
     }
 
     /// Throws `invalidModel` unless `conv` has exactly the given shape (torchvision names in the message).
-    static func validate(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
+    package static func validate(_ conv: ConvolutionWeights, out: Int, in inChannels: Int, kernel: Int,
                          stride: Int, padding: Int, name: String) throws {
         guard conv.outChannels == out, conv.inChannels == inChannels, conv.kernel == kernel,
               conv.stride == stride, conv.padding == padding else {

@@ -1,58 +1,70 @@
-/// The shapes of a DenseNet forward pass, derived once from a `ModelConfig` and checked for sanity:
-/// every side at least 1, every size computed with overflow checks, the workspace under a size limit.
-struct DenseNetPlan: Equatable, Sendable {
+import CXRKernels
+import CXRModel
+import CXRSupport
+
+/// The shapes of a DenseNet forward pass, derived once from a `DenseNetConfiguration` and checked for
+/// sanity: every side at least 1, every size computed with overflow checks. Its workspace sizes are the
+/// one memory model of the encoder: the workspace allocates exactly them, and the config's load-time limit
+/// (`DenseNetConfiguration.workspaceBytes`) is their sum.
+package struct DenseNetPlan: Equatable, Sendable {
     /// One dense block: its spatial side, the channels entering it, its layer count, and the channels
     /// of its full output buffer (entering channels + layers x growth).
-    struct Block: Equatable, Sendable {
-        let side: Int
-        let inputChannels: Int
-        let layers: Int
-        let outputChannels: Int
+    package struct Block: Equatable, Sendable {
+        package let side: Int
+        package let inputChannels: Int
+        package let layers: Int
+        package let outputChannels: Int
     }
 
     /// Output pixels of im2col scratch the plan reserves (a few MB at DenseNet-121 sizes); the encoder's
     /// im2col bands aim at half of it, so that two threads pack at once.
-    static let bandPixels = 1024
+    package static let bandPixels = 1024
     /// Most threads the encoder's band grid is cut for: this machine's cores, at most 8 (see
     /// `bandParts`).
-    static let machineParts = min(max(BLASThreads.available, 1), 8)
+    package static let machineParts = min(max(BLASThreads.available, 1), maximumBandParts)
+    /// The most threads a band grid is cut for, on any machine.
+    package static let maximumBandParts = 8
     /// Threads the band grid is cut for (`DenseNetEncoder.bandRows`): layers get up to this many bands, and
     /// the Winograd scratch holds two tile rows for each. Fixed per process (never by a call's `threads`),
     /// so results do not depend on the threads a call uses.
-    let bandParts: Int
-    /// Largest workspace accepted, in floats (4 GiB).
-    static let maximumWorkspaceFloats = 1 << 30
+    package let bandParts: Int
+    /// Largest workspace a `DenseNetWorkspace` allocates, in floats (4 GiB), and the largest single buffer a
+    /// plan computes.
+    package static let maximumWorkspaceFloats = 1 << 30
 
-    let inChannels: Int
-    let inputSize: Int
+    package let inChannels: Int
+    package let inputSize: Int
     /// Side and channels of conv0's output (before pool0).
-    let stemSide: Int
-    let stemChannels: Int
-    let blocks: [Block]
-    let growthRate: Int
+    package let stemSide: Int
+    package let stemChannels: Int
+    package let blocks: [Block]
+    package let growthRate: Int
     /// Channels out of each dense layer's 1x1 convolution: bnSize x growthRate.
-    let bottleneckChannels: Int
+    package let bottleneckChannels: Int
     /// Channels of V (the last block's output).
-    let featureChannels: Int
+    package let featureChannels: Int
     /// Side of V's grid.
-    let outputSide: Int
+    package let outputSide: Int
 
     // Workspace sizes, in floats.
-    let imageFloats: Int
-    let stemFloats: Int
-    let blockFloats: [Int]
-    let normalizedFloats: Int
-    let bottleneckFloats: Int
-    let columnFloats: Int
+    package let imageFloats: Int
+    package let stemFloats: Int
+    package let blockFloats: [Int]
+    package let normalizedFloats: Int
+    package let bottleneckFloats: Int
+    package let columnFloats: Int
 
-    init(config: ModelConfig, bandParts: Int = DenseNetPlan.machineParts) throws {
-        self.bandParts = min(max(bandParts, 1), 8)
+    /// Floats of the whole workspace: the sum of the sizes above.
+    package let workspaceFloats: Int
+
+    package init(configuration config: DenseNetConfiguration, bandParts: Int = DenseNetPlan.machineParts) throws {
+        self.bandParts = min(max(bandParts, 1), Self.maximumBandParts)
         func positive(_ value: Int, _ name: String) throws -> Int {
             guard value >= 1 else { throw CXRError.invalidModel("config \(name) \(value) must be at least 1") }
             return value
         }
-        inChannels = try positive(config.inChannels, "in_channels")
-        inputSize = try positive(config.inputSize, "input_size")
+        inChannels = try positive(config.input.channels, "in_channels")
+        inputSize = try positive(config.input.size, "input_size")
         growthRate = try positive(config.growthRate, "growth_rate")
         stemChannels = try positive(config.numInitFeatures, "num_init_features")
         _ = try positive(config.bnSize, "bn_size")
@@ -119,20 +131,22 @@ struct DenseNetPlan: Equatable, Sendable {
         var total = 0
         for part in [imageFloats, stemFloats, normalizedFloats, bottleneckFloats, columnFloats] + blockFloats {
             let (sum, overflow) = total.addingReportingOverflow(part)
-            guard !overflow, sum <= Self.maximumWorkspaceFloats else {
-                throw CXRError(.outOfMemory, "encoder workspace for input_size \(inputSize) exceeds "
-                               + "\(Self.maximumWorkspaceFloats) floats")
+            guard !overflow else {
+                throw CXRError(.outOfMemory, "encoder workspace for input_size \(inputSize) overflows Int")
             }
             total = sum
         }
+        workspaceFloats = total
     }
 
     /// Regions of V: outputSide².
-    var regionCount: Int { outputSide * outputSide }
+    package var regionCount: Int { outputSide * outputSide }
     /// Floats of the encoder input, [inChannels, inputSize, inputSize].
-    var inputCount: Int { imageFloats }
+    package var inputCount: Int { imageFloats }
     /// Floats of the encoder output, [regionCount, featureChannels].
-    var outputCount: Int { regionCount * featureChannels }
+    package var outputCount: Int { regionCount * featureChannels }
+    /// Bytes of the whole workspace.
+    package var workspaceBytes: Int { workspaceFloats * MemoryLayout<Float>.size }
 }
 
 private func checkedProduct(_ factors: [Int], _ name: String) throws -> Int {

@@ -1,3 +1,7 @@
+import CXRDecoding
+import CXRModel
+import CXRSupport
+
 /// A loaded model: configuration, vocabulary, labels and the encoder and decoder built from its folded
 /// weights. Immutable after `init`, so one instance may be shared by any number of `CaptionSession`s on any
 /// threads at once.
@@ -8,40 +12,48 @@ public final class CaptionModel: Sendable {
     public let labels: [String]
     /// The weights file's `format` metadata (`cxrcaption/1`).
     public let formatVersion: String
+    /// Everything the file says besides its parameters (metadata, problems, tensors), for `inspect`.
+    package let file: ModelDescription
 
-    let encoder: DenseNetEncoder
-    let decoder: AttentionDecoder
-    let findingsHead: FindingsHead?
+    package let encoder: any ImageEncoder
+    package let decoder: AttentionDecoder
+    package let findingsHead: FindingsHead?
 
     /// Loads and validates a `.safetensors` model file (docs/WEIGHTS.md).
     /// Throws `CXRError` `.io` when the file cannot be read, `.invalidModel` naming the problem otherwise.
     public convenience init(contentsOfFile path: String) throws {
-        try self.init(loaded: ModelLoader.load(path: path, threeByThree: .winograd))
+        try self.init(contentsOfFile: path, support: .library)
     }
 
     /// Loads and validates a model from the bytes of a weights file; the bytes are not retained.
     public convenience init(bytes: UnsafeRawBufferPointer) throws {
-        try self.init(loaded: ModelLoader.load(bytes: bytes, threeByThree: .winograd))
+        try self.init(bytes: bytes, support: .library)
     }
 
-    /// Builds the networks of a validated model.
-    init(loaded: LoadedModel) throws {
-        guard loaded.config.preprocessing == ImageIntake.version else {
-            throw CXRError.invalidModel("model was trained with preprocessing version "
-                                        + "\(loaded.config.preprocessing); this library implements "
-                                        + "version \(ImageIntake.version)")
+    /// `init(contentsOfFile:)` accepting what `support` says (tests add encoder kinds of their own).
+    package convenience init(contentsOfFile path: String, support: ModelSupport) throws {
+        try self.init(try ModelFile(path: path, support: support).load())
+    }
+
+    /// `init(bytes:)` accepting what `support` says.
+    package convenience init(bytes: UnsafeRawBufferPointer, support: ModelSupport) throws {
+        try self.init(try ModelFile(bytes: bytes, support: support).load())
+    }
+
+    /// Wraps the networks of a loaded file.
+    package init(_ loaded: LoadedModel) throws {
+        file = loaded.description
+        config = loaded.description.config
+        vocabulary = loaded.description.vocabulary
+        labels = loaded.description.labels
+        formatVersion = loaded.description.formatVersion
+        encoder = loaded.encoder
+        decoder = loaded.decoder
+        findingsHead = loaded.findingsHead
+        guard decoder.vocabularySize == vocabulary.count else {
+            throw CXRError.invalidModel("the decoder has \(decoder.vocabularySize) tokens, the vocabulary "
+                                        + "\(vocabulary.count)")
         }
-        config = loaded.config
-        vocabulary = loaded.vocabulary
-        labels = loaded.labels
-        formatVersion = loaded.formatVersion
-        encoder = try DenseNetEncoder(weights: loaded.weights.encoder, config: loaded.config)
-        guard encoder.regionCount == loaded.config.regionCount else {
-            throw CXRError.invalidModel("encoder yields \(encoder.regionCount) regions, the config implies "
-                                        + "\(loaded.config.regionCount)")
-        }
-        decoder = try AttentionDecoder(model: loaded)
-        findingsHead = try FindingsHead.of(loaded)
     }
 
     public var hasFindingsHead: Bool { findingsHead != nil }

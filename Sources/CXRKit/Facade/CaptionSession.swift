@@ -1,9 +1,15 @@
+import CXRDecoding
+import CXRIntake
+import CXRKernels
+import CXRModel
+import CXRSupport
+
 /// Per-caller state: the encoder's and decoder's scratch memory. Use one session from one thread at a time
 /// (it may move between threads); create one per concurrent caller, all sharing one `CaptionModel`.
 public final class CaptionSession {
     public let model: CaptionModel
 
-    private let encoderWorkspace: EncoderWorkspace
+    private let encoder: EncoderRunner
     private let decoderWorkspace: DecoderWorkspace
     /// V of the last encoded image, region-major [R, F].
     private var features: [Float]
@@ -11,9 +17,9 @@ public final class CaptionSession {
     /// Allocates the session's scratch memory; throws `CXRError.Kind.outOfMemory` when it cannot be had.
     public init(model: CaptionModel) throws {
         self.model = model
-        encoderWorkspace = try model.encoder.makeWorkspace()
+        encoder = try model.encoder.makeRunner()
         decoderWorkspace = DecoderWorkspace(decoder: model.decoder, capacity: AttentionDecoder.maximumRows)
-        features = [Float](repeating: 0, count: model.encoder.outputCount)
+        features = [Float](repeating: 0, count: encoder.outputCount)
     }
 
     /// Intake -> encoder -> beam search. Returns up to `parameters.maxResults` captions, best first.
@@ -46,9 +52,10 @@ public final class CaptionSession {
     }
 
     /// Probabilities of the findings head's labels (in `model.labels` order).
-    /// Throws `invalidArgument` when the model has no findings head.
+    /// Throws `invalidArgument` when the model has no findings head or `threads` is negative.
     public func findings(pixels: UnsafeRawBufferPointer, image: ImageDescriptor,
                          threads: Int = 0, shouldAbort: (() -> Bool)? = nil) throws -> [Float] {
+        try GenerationParameters.validate(threads: threads)
         guard let head = model.findingsHead else {
             throw CXRError.invalidArgument("model has no findings head (its weights file has no labels)")
         }
@@ -57,14 +64,27 @@ public final class CaptionSession {
         return try head.probabilities(features: features, regionCount: model.config.regionCount)
     }
 
+    // MARK: Parity (test support: the PyTorch reference compares these with its own)
+
     /// V for a normalized model input [inChannels, S, S]: region-major [R, F] (r = y * G + x).
-    /// For parity checks against the PyTorch reference.
-    public func encode(modelInput: [Float], threads: Int = 0) throws -> [Float] {
-        try model.encoder.encode(input: modelInput, workspace: encoderWorkspace, threads: threads)
+    package func encode(modelInput: [Float], threads: Int = 0) throws -> [Float] {
+        guard modelInput.count == encoder.input.count else {
+            throw CXRError.invalidArgument("encoder input has \(modelInput.count) floats, expected "
+                + "\(encoder.input.count) (\(encoder.input.channels) x \(encoder.input.size) x \(encoder.input.size))")
+        }
+        try GenerationParameters.validate(threads: threads)
+        var output = [Float](repeating: 0, count: encoder.outputCount)
+        try modelInput.withUnsafeBufferPointer { input in
+            try output.withUnsafeMutableBufferPointer { output in
+                try encoder.encode(input: input.baseAddress!, output: output.baseAddress!, threads: threads,
+                                   shouldAbort: nil)
+            }
+        }
+        return output
     }
 
-    /// Beam search from a normalized model input (skipping intake), for parity checks.
-    public func generate(modelInput: [Float], parameters: GenerationParameters = GenerationParameters())
+    /// Beam search from a normalized model input (skipping intake).
+    package func generate(modelInput: [Float], parameters: GenerationParameters = GenerationParameters())
         throws -> [Caption] {
         try parameters.validate()
         features = try encode(modelInput: modelInput, threads: parameters.threads)
@@ -76,7 +96,7 @@ public final class CaptionSession {
     /// Teacher-forced logits from a normalized model input: row s (s = 0..<tokens.count) is the
     /// distribution after feeding `<start>` then `tokens[0..<s]`. Returns [tokens.count, vocabulary size].
     /// Throws `invalidArgument` when `tokens` is empty (there would be no row).
-    public func teacherForcedLogits(modelInput: [Float], tokens: [Int]) throws -> [Float] {
+    package func teacherForcedLogits(modelInput: [Float], tokens: [Int]) throws -> [Float] {
         guard !tokens.isEmpty else {
             throw CXRError.invalidArgument("teacher forcing needs at least one token")
         }
@@ -90,15 +110,15 @@ public final class CaptionSession {
     /// Intake and encoder, into `features`.
     private func encode(pixels: UnsafeRawBufferPointer, image: ImageDescriptor, threads: Int,
                         shouldAbort: (() -> Bool)?) throws {
-        let size = model.config.inputSize
-        let equalized = try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: size,
+        let config = model.config
+        let equalized = try ImageIntake.equalizedImage(pixels: pixels, descriptor: image, size: config.inputSize,
                                                        shouldAbort: shouldAbort)
-        let input = ImageIntake.modelInput(equalized: equalized, size: size, config: model.config)
-        guard threads >= 0 else { throw CXRError.invalidArgument("threads \(threads) is negative (0 = all cores)") }
+        let input = ImageIntake.modelInput(equalized: equalized, size: config.inputSize,
+                                           channels: config.inChannels, mean: config.mean, std: config.std)
         try input.withUnsafeBufferPointer { input in
             try features.withUnsafeMutableBufferPointer { output in
-                try model.encoder.encode(input: input.baseAddress!, workspace: encoderWorkspace,
-                                         output: output.baseAddress!, threads: threads, shouldAbort: shouldAbort)
+                try encoder.encode(input: input.baseAddress!, output: output.baseAddress!, threads: threads,
+                                   shouldAbort: shouldAbort)
             }
         }
     }

@@ -1,3 +1,5 @@
+import CXRSupport
+
 /// The image intake pipeline, version 1: a caller's pixel buffer becomes the `size` x `size` equalized 8-bit
 /// image the model sees, then the model's normalized input. docs/INTAKE.md defines every step; the numpy
 /// reference `training/cxrcaption_ref/preprocess.py` computes the same bytes.
@@ -30,21 +32,21 @@ public enum ImageIntake {
         return image
     }
 
-    /// Step 6: `x / 255`, then `(x - mean[c]) / std[c]` in Float32, laid out CHW with `config.inChannels`
-    /// channels (the one gray plane replicated).
+    /// Step 6: `x / 255`, then `(x - mean[c]) / std[c]` in Float32, laid out CHW with `channels` channels
+    /// (the one gray plane replicated).
     ///
-    /// - Precondition: `equalized.count == size * size`; `config.mean` and `config.std` have 1 or
-    ///   `config.inChannels` entries (a validated config guarantees this).
-    static func modelInput(equalized: [UInt8], size: Int, config: ModelConfig) -> [Float] {
+    /// - Precondition: `equalized.count == size * size`; `mean` and `std` have 1 or `channels` entries (a
+    ///   validated model config guarantees this).
+    package static func modelInput(equalized: [UInt8], size: Int, channels: Int, mean means: [Float],
+                                   std stds: [Float]) -> [Float] {
         precondition(equalized.count == size * size, "equalized image has \(equalized.count) bytes, not \(size)^2")
-        let channels = config.inChannels
-        precondition([1, channels].contains(config.mean.count) && [1, channels].contains(config.std.count),
+        precondition([1, channels].contains(means.count) && [1, channels].contains(stds.count),
                      "mean and std need 1 or \(channels) entries")
         let plane = size * size
         var input = [Float](repeating: 0, count: channels * plane)
         for channel in 0..<channels {
-            let mean = config.mean[config.mean.count == 1 ? 0 : channel]
-            let std = config.std[config.std.count == 1 ? 0 : channel]
+            let mean = means[means.count == 1 ? 0 : channel]
+            let std = stds[stds.count == 1 ? 0 : channel]
             let table = (0..<256).map { (Float($0) / 255 - mean) / std }
             for index in 0..<plane { input[channel * plane + index] = table[Int(equalized[index])] }
         }
@@ -64,7 +66,8 @@ public enum ImageIntake {
         let extreme = largestStored * slope + intercept
         guard extreme.isFinite else {
             throw CXRError.invalidImage(
-                "image rescale_slope \(slope) x \(largestStored) + rescale_intercept \(intercept) is not finite")
+                "image rescaleSlope \(slope) x \(largestStored) + rescaleIntercept \(intercept) is not finite",
+                arguments: "rescaleSlope", "rescaleIntercept")
         }
         var normalization: IntensityMapping.Normalization
         if let window = d.window {

@@ -1,3 +1,5 @@
+import CXRSupport
+
 /// Reads one row of a caller's buffer as 16-bit levels (steps 1 to 3 of docs/INTAKE.md).
 ///
 /// Integer formats go through a lookup table built with `IntensityMapping.level(stored:)` over every stored
@@ -90,8 +92,8 @@ struct PixelRows {
                     let value = sample * slope + intercept
                     guard value.isFinite else {
                         throw CXRError.invalidImage(
-                            "image pixel (\(x), \(y)) = \(sample) x rescale_slope \(slope) + rescale_intercept "
-                                + "\(intercept) is not finite")
+                            "image pixel (\(x), \(y)) = \(sample) x rescaleSlope \(slope) + rescaleIntercept "
+                                + "\(intercept) is not finite", arguments: "rescaleSlope", "rescaleIntercept")
                     }
                     low = min(low, value)
                     high = max(high, value)

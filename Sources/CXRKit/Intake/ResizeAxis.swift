@@ -1,3 +1,5 @@
+import CXRSupport
+
 /// The exact integer weights that resize one image axis (intake pipeline version 1, docs/INTAKE.md "Resize").
 ///
 /// Output sample `t` is `sum(weight * input[source]) / denominator` over its taps. Every weight and the

@@ -1,12 +1,14 @@
+import CXRSupport
+import CXRTensor
 import CVectorKernels
 
 /// Additive (Bahdanau) attention scores: score_r = w · tanh(q + k_r) for every key r, for several queries.
-enum AdditiveAttention {
+package enum AdditiveAttention {
     /// `scores[i * regions + r] = sum_d weights[d] · tanh(queries[i * width + d] + keys[d * regions + r])`
     /// for each of `queryCount` queries and the regions r in `regionRange` (of 0..<`regions`); the keys are
     /// channel-major, [width, regions]. Each score is one sum over d in order, whatever the range
     /// (`cvk_attention_scores`: tanh within 1e-6 of the exact tanh).
-    static func scores(queries: UnsafePointer<Float>, queryCount: Int, keys: UnsafePointer<Float>, regions: Int,
+    package static func scores(queries: UnsafePointer<Float>, queryCount: Int, keys: UnsafePointer<Float>, regions: Int,
                        weights: UnsafePointer<Float>, width: Int, regionRange: Range<Int>,
                        into scores: UnsafeMutablePointer<Float>, level: VectorLevel = .best) {
         precondition(regionRange.lowerBound >= 0 && regionRange.upperBound <= regions,

@@ -1,8 +1,10 @@
+import CXRSupport
+import CXRTensor
 /// Folded BatchNorm followed by ReLU, per channel: `y = max(0, x · scale[c] + shift[c])`.
-enum BatchNormReLU {
+package enum BatchNormReLU {
     /// Writes `max(0, input · scale + shift)` to `output` (same pixels and channels). `output` may be
     /// `input` itself (in place); other overlaps are not allowed.
-    static func apply(input: FeatureMapView, scale: [Float], shift: [Float], output: FeatureMapView) {
+    package static func apply(input: FeatureMapView, scale: [Float], shift: [Float], output: FeatureMapView) {
         precondition(input.height == output.height && input.width == output.width
                      && input.channels == output.channels,
                      "BatchNormReLU shapes differ: \(input.height)x\(input.width)x\(input.channels) vs "

@@ -1,12 +1,14 @@
+import CXRSupport
+import CXRTensor
 /// 2-D convolution (no bias) of a channels-last input into a channels-last output.
 ///
 /// 1x1 stride-1 convolutions are one GEMM straight on the input view (its pixel stride is the GEMM's
 /// leading dimension, so a slice of a dense block's buffer needs no copy). Other shapes are lowered with
 /// im2col into caller-provided scratch, a band of output rows at a time, each band one GEMM.
-enum Convolution {
+package enum Convolution {
     /// Scratch floats `forward` needs for an output `outputWidth` wide when bands aim at
     /// `targetBandPixels` output pixels (at least one output row). 0 for pointwise convolutions.
-    static func scratchCount(for weights: PackedConvolution, outputHeight: Int, outputWidth: Int,
+    package static func scratchCount(for weights: PackedConvolution, outputHeight: Int, outputWidth: Int,
                              targetBandPixels: Int) -> Int {
         if weights.isPointwise { return 0 }
         return scratchCount(columnLength: weights.columnLength, outputHeight: outputHeight,
@@ -14,7 +16,7 @@ enum Convolution {
     }
 
     /// Scratch floats for an im2col convolution whose rows are `columnLength` (kernel² x in channels) long.
-    static func scratchCount(columnLength: Int, outputHeight: Int, outputWidth: Int,
+    package static func scratchCount(columnLength: Int, outputHeight: Int, outputWidth: Int,
                              targetBandPixels: Int) -> Int {
         if outputHeight == 0 || outputWidth == 0 { return 0 }
         return bandRows(outputHeight: outputHeight, outputWidth: outputWidth,
@@ -22,7 +24,7 @@ enum Convolution {
     }
 
     /// Output rows per band: enough rows to reach `targetBandPixels`, at least 1, at most all.
-    static func bandRows(outputHeight: Int, outputWidth: Int, targetBandPixels: Int) -> Int {
+    package static func bandRows(outputHeight: Int, outputWidth: Int, targetBandPixels: Int) -> Int {
         min(outputHeight, max(1, targetBandPixels / max(outputWidth, 1)))
     }
 
@@ -32,7 +34,7 @@ enum Convolution {
     ///
     /// `outputRows` limits the call to those output rows (all when nil), so that callers can run bands of
     /// one convolution on several threads, each with its own scratch.
-    static func forward(input: FeatureMapView, weights: PackedConvolution, output: FeatureMapView,
+    package static func forward(input: FeatureMapView, weights: PackedConvolution, output: FeatureMapView,
                         outputRows: Range<Int>? = nil,
                         scratch: UnsafeMutablePointer<Float>, scratchCount: Int) {
         precondition(input.channels == weights.inChannels && output.channels == weights.outChannels,

@@ -1,3 +1,5 @@
+import CXRSupport
+import CXRTensor
 import COpenBLAS
 import CVectorKernels
 
@@ -15,25 +17,25 @@ import CVectorKernels
 /// once, unpacked. Where OpenBLAS lacks that path each band is an ordinary sgemm: the same result, slower.
 /// One row stays a GEMV (already one pass over B); more than `bandedRowLimit` rows take sgemm calls (two
 /// fixed chunks, `sgemmChunk`), whose packing is then worth it.
-enum FewRowProduct {
+package enum FewRowProduct {
     /// Largest m run by the vector kernel (`CVK_FEW_ROWS_MAX`).
-    static let vectorRowLimit = Int(CVK_FEW_ROWS_MAX)
+    package static let vectorRowLimit = Int(CVK_FEW_ROWS_MAX)
     /// Fewest multiply-adds worth a part of their own (a beam's W_eh product, 3 x 300 x 512, is split;
     /// its P alpha, 3 x 300 x 64, is not).
-    static let minimumPartWork = 1 << 17
+    package static let minimumPartWork = 1 << 17
     /// Largest m run as banded small products.
-    static let bandedRowLimit = 32
+    package static let bandedRowLimit = 32
     /// OpenBLAS's small-matrix bounds (`sgemm_small_matrix_permit`): m · n · k and m · n per call.
-    static let smallProductLimit = 1_000_000
-    static let smallOutputLimit = 1200
+    package static let smallProductLimit = 1_000_000
+    package static let smallOutputLimit = 1200
 
     /// Rows per sgemm call when a many-row product's longer side (`length`) is cut: half of it, rounded up
     /// to a multiple of 16, so two threads get a chunk each. Every call packs the other operand again:
     /// cutting W_v Vᵀ (512 x 64 x 1024) into 2 calls cost 5% on one thread, into 8 calls 40%.
-    static func sgemmChunk(_ length: Int) -> Int { max(16, ((length + 1) / 2 + 15) / 16 * 16) }
+    package static func sgemmChunk(_ length: Int) -> Int { max(16, ((length + 1) / 2 + 15) / 16 * 16) }
 
     /// Rows of B per band for `rows` rows of A and depth `depth` (at least 1).
-    static func bandRows(rows: Int, depth: Int) -> Int {
+    package static func bandRows(rows: Int, depth: Int) -> Int {
         max(1, min(smallOutputLimit / rows, smallProductLimit / max(rows * depth, 1)))
     }
 
@@ -41,7 +43,7 @@ enum FewRowProduct {
     /// Sizes must fit in Int32 (the caller's model validation guarantees it). With `parts` > 1 the columns
     /// (or bands) are shared out among up to `parts` threads (`ParallelFor`); the results are the same as
     /// with one thread. `level` caps the vector kernel's instruction set (tests compare the levels).
-    static func multiply(rows m: Int, columns n: Int, depth k: Int,
+    package static func multiply(rows m: Int, columns n: Int, depth k: Int,
                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, parts: Int = 1,
                          level: VectorLevel = .best) {

@@ -1,14 +1,16 @@
+import CXRSupport
+import CXRTensor
 import COpenBLAS
 
 /// Single-precision matrix multiply on OpenBLAS, row-major.
-enum GEMM {
+package enum GEMM {
     /// `c[m, n] = a[m, k] · op(b) + beta · c`, all row-major.
     ///
     /// - `a`: [m, k] with leading dimension `lda` (>= k).
     /// - `b`: when `bIsTransposed`, stored as [n, k] (leading dimension `ldb` >= k), so op(b) = bᵀ;
     ///   otherwise stored as [k, n] (`ldb` >= n).
     /// - `c`: [m, n] with leading dimension `ldc` (>= n). With `beta == 0`, c's old contents are ignored.
-    static func multiply(
+    package static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, bIsTransposed: Bool,
@@ -35,17 +37,17 @@ enum GEMM {
 
 /// The thread count OpenBLAS uses. OpenBLAS keeps one process-wide setting, so callers that run at the
 /// same time with different counts share whichever was set last (results do not depend on it).
-enum BLASThreads {
+package enum BLASThreads {
     /// Cores OpenBLAS can use.
-    static var available: Int { Int(max(openblas_get_num_procs(), 1)) }
+    package static var available: Int { Int(max(openblas_get_num_procs(), 1)) }
 
     /// The count `requested` resolves to: 0 means all available cores; more than available is clamped.
-    static func resolve(_ requested: Int) -> Int {
+    package static func resolve(_ requested: Int) -> Int {
         requested <= 0 ? available : min(requested, available)
     }
 
     /// Applies `requested` (0 = all cores) for the BLAS calls that follow.
-    static func apply(_ requested: Int) {
+    package static func apply(_ requested: Int) {
         let count = resolve(requested)
         if Int(openblas_get_num_threads()) != count {
             openblas_set_num_threads(Int32(count))
@@ -53,5 +55,5 @@ enum BLASThreads {
     }
 
     /// The count currently in effect.
-    static var current: Int { Int(openblas_get_num_threads()) }
+    package static var current: Int { Int(openblas_get_num_threads()) }
 }

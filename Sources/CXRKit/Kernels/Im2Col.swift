@@ -1,9 +1,11 @@
+import CXRSupport
+import CXRTensor
 /// Lowers a channels-last input to the rows of a convolution's GEMM (im2col).
-enum Im2Col {
+package enum Im2Col {
     /// Writes, for every output pixel of rows `outputRows` (of `outputWidth` columns), one row of
     /// `kernel · kernel · input.channels` floats in (ky, kx, c) order: the input patch under the window,
     /// zeros where the window lies in the padding. Rows are consecutive in `columns`.
-    static func pack(input: FeatureMapView, kernel: Int, stride: Int, padding: Int,
+    package static func pack(input: FeatureMapView, kernel: Int, stride: Int, padding: Int,
                      outputWidth: Int, outputRows: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
         let channels = input.channels
         let rowLength = kernel * kernel * channels

@@ -1,7 +1,9 @@
+import CXRSupport
+import CXRTensor
 /// Conversions between PyTorch's planar layout and the channels-last views the kernels use.
-enum LayoutConversion {
+package enum LayoutConversion {
     /// Copies a planar [channels, height, width] image into a channels-last view of the same shape.
-    static func planarToChannelsLast(_ planar: UnsafePointer<Float>, output: FeatureMapView) {
+    package static func planarToChannelsLast(_ planar: UnsafePointer<Float>, output: FeatureMapView) {
         let plane = output.pixelCount
         for pixel in 0..<plane {
             let destination = output.base + pixel * output.pixelStride

@@ -1,19 +1,21 @@
+import CXRSupport
+import CXRTensor
 /// Convolution weights (no bias) rearranged for channels-last GEMM.
 ///
 /// `weights` is [outChannels, kernel · kernel · inChannels] row-major, the inner index running over
 /// (ky, kx, c) with c fastest: the same order as an im2col row of a channels-last input, so that a
 /// convolution is `columns[pixels, K] · weightsᵀ`. For a 1x1 convolution this is PyTorch's OIHW as is.
-struct PackedConvolution: Sendable {
-    let outChannels: Int
-    let inChannels: Int
-    let kernel: Int
-    let stride: Int
-    let padding: Int
-    let weights: [Float]
+package struct PackedConvolution: Sendable {
+    package let outChannels: Int
+    package let inChannels: Int
+    package let kernel: Int
+    package let stride: Int
+    package let padding: Int
+    package let weights: [Float]
 
     /// Repacks PyTorch's OIHW weights. The shape must already be valid (`weight.count` =
     /// out x in x kernel x kernel, all positive); the model layer validates it and throws before this.
-    init(outChannels: Int, inChannels: Int, kernel: Int, stride: Int, padding: Int, oihw: [Float]) {
+    package init(outChannels: Int, inChannels: Int, kernel: Int, stride: Int, padding: Int, oihw: [Float]) {
         precondition(outChannels >= 1 && inChannels >= 1 && kernel >= 1 && stride >= 1 && padding >= 0
                      && oihw.count == outChannels * inChannels * kernel * kernel,
                      "convolution \(outChannels)x\(inChannels)x\(kernel)x\(kernel) with \(oihw.count) weights")
@@ -45,13 +47,13 @@ struct PackedConvolution: Sendable {
     }
 
     /// Length of one im2col row: kernel · kernel · inChannels.
-    var columnLength: Int { kernel * kernel * inChannels }
+    package var columnLength: Int { kernel * kernel * inChannels }
 
     /// True when the convolution is a plain GEMM on the input (1x1, stride 1, no padding).
-    var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    package var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
 
     /// Output side for an input side (PyTorch's floor formula).
-    func outputSize(_ input: Int) -> Int {
+    package func outputSize(_ input: Int) -> Int {
         Pooling.outputSize(input: input, kernel: kernel, stride: stride, padding: padding)
     }
 }

@@ -1,8 +1,10 @@
+import CXRSupport
+import CXRTensor
 /// Max and average pooling over channels-last views, with PyTorch's semantics (floor mode).
-enum Pooling {
+package enum Pooling {
     /// Output side of a pooling or convolution window: `floor((input + 2·padding - kernel) / stride) + 1`,
     /// or 0 when the window does not fit at all.
-    static func outputSize(input: Int, kernel: Int, stride: Int, padding: Int) -> Int {
+    package static func outputSize(input: Int, kernel: Int, stride: Int, padding: Int) -> Int {
         precondition(kernel >= 1 && stride >= 1 && padding >= 0, "window k\(kernel) s\(stride) p\(padding)")
         let span = input + 2 * padding - kernel
         return span < 0 ? 0 : span / stride + 1
@@ -11,7 +13,7 @@ enum Pooling {
     /// Max pooling; padding counts as -infinity (PyTorch's `MaxPool2d`, `ceil_mode=False`).
     /// PyTorch requires `padding <= kernel / 2`, which guarantees every window holds a real pixel.
     /// `outputRows` limits the call to those output rows (all when nil), for threading over bands.
-    static func maxPool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int, padding: Int,
+    package static func maxPool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int, padding: Int,
                         outputRows: Range<Int>? = nil) {
         precondition(padding * 2 <= kernel, "max pool padding \(padding) exceeds half the kernel \(kernel)")
         checkShapes(input: input, output: output, kernel: kernel, stride: stride, padding: padding)
@@ -35,14 +37,14 @@ enum Pooling {
     }
 
     /// Average pooling without padding (PyTorch's `AvgPool2d(kernel, stride)`, `ceil_mode=False`).
-    static func averagePool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int) {
+    package static func averagePool(input: FeatureMapView, output: FeatureMapView, kernel: Int, stride: Int) {
         averagePool(input: input, output: output, kernel: kernel, stride: stride, transform: nil)
     }
 
     /// Average pooling of `max(0, x · scale + shift)`: a transition's BN-ReLU fused into its pooling
     /// (the transition's 1x1 convolution commutes with the pooling and runs after it, on 4x fewer pixels).
     /// `outputRows` limits the call to those output rows (all when nil), for threading over bands.
-    static func batchNormReLUAveragePool(input: FeatureMapView, scale: [Float], shift: [Float],
+    package static func batchNormReLUAveragePool(input: FeatureMapView, scale: [Float], shift: [Float],
                                          output: FeatureMapView, kernel: Int, stride: Int,
                                          outputRows: Range<Int>? = nil) {
         precondition(scale.count == input.channels && shift.count == input.channels,

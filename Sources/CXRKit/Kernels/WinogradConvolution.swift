@@ -1,3 +1,5 @@
+import CXRSupport
+import CXRTensor
 import CVectorKernels
 
 /// 3x3, stride 1, padding 1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2015),
@@ -13,20 +15,20 @@ import CVectorKernels
 ///
 ///     Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
 ///     Aᵀ = [1 1 1 0; 0 1 -1 -1]
-struct WinogradConvolution: Sendable {
-    let outChannels: Int
-    let inChannels: Int
+package struct WinogradConvolution: Sendable {
+    package let outChannels: Int
+    package let inChannels: Int
     /// U: [16, outChannels, inChannels] row-major (ξ = 4·row + column of the transformed tile).
-    let transformed: [Float]
+    package let transformed: [Float]
 
     /// Transforms PyTorch's OIHW 3x3 weights (`oihw.count` = out x in x 9, sizes already validated).
-    init(outChannels: Int, inChannels: Int, oihw: [Float]) {
+    package init(outChannels: Int, inChannels: Int, oihw: [Float]) {
         self = oihw.withUnsafeBufferPointer { Self(outChannels: outChannels, inChannels: inChannels, oihw: $0) }
     }
 
     /// Transforms OIHW 3x3 weights held anywhere (the loader's reused read buffer, so that the raw weights
     /// never get memory of their own); `oihw` is only read during the call.
-    init(outChannels: Int, inChannels: Int, oihw: UnsafeBufferPointer<Float>) {
+    package init(outChannels: Int, inChannels: Int, oihw: UnsafeBufferPointer<Float>) {
         precondition(outChannels >= 1 && inChannels >= 1 && oihw.count == outChannels * inChannels * 9,
                      "Winograd convolution \(outChannels)x\(inChannels)x3x3 with \(oihw.count) weights")
         self.outChannels = outChannels
@@ -95,19 +97,19 @@ struct WinogradConvolution: Sendable {
     }
 
     /// Tiles per band the encoder aims at (at least one tile row per band).
-    static let bandTiles = 64
+    package static let bandTiles = 64
 
     /// Tiles along a side of `side` pixels.
-    static func tiles(_ side: Int) -> Int { (side + 1) / 2 }
+    package static func tiles(_ side: Int) -> Int { (side + 1) / 2 }
 
     /// Scratch floats one band of `tileCount` tiles needs: its transformed input and the GEMM outputs.
-    func scratchCount(tiles tileCount: Int) -> Int { tileCount * 16 * (inChannels + outChannels) }
+    package func scratchCount(tiles tileCount: Int) -> Int { tileCount * 16 * (inChannels + outChannels) }
 
     /// `output = conv3x3(input)` (stride 1, padding 1, no bias) for the output rows of tile rows
     /// `tileRows` (all when nil). `output` has `input`'s height and width and must not overlap `input` or
     /// the scratch. `scratchCount` must hold at least one tile row (`scratchCount(tiles: tiles(width))`);
     /// more tile rows per band are used when it fits. `zeros` must hold `inChannels` zeros.
-    func forward(input: FeatureMapView, output: FeatureMapView, tileRows: Range<Int>? = nil,
+    package func forward(input: FeatureMapView, output: FeatureMapView, tileRows: Range<Int>? = nil,
                  scratch: UnsafeMutablePointer<Float>, scratchCount: Int, zeros: UnsafePointer<Float>) {
         precondition(input.channels == inChannels && output.channels == outChannels
                      && input.height == output.height && input.width == output.width,

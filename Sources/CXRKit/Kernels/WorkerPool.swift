@@ -1,3 +1,5 @@
+import CXRSupport
+import CXRTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,14 +18,20 @@ import Synchronization
 /// One job at a time: a caller that finds the pool busy (another session's job) runs its parts itself.
 /// Workers are started on demand (at most `maximumWorkers`) and live as long as the process, like
 /// OpenBLAS's; a worker that cannot be started only means fewer helpers, never a lost part.
-final class WorkerPool: @unchecked Sendable {
-    static let shared = WorkerPool()
+///
+/// `@unchecked Sendable` because running one caller's non-`Sendable` closure on several threads at once is
+/// the pool's purpose: `ParallelFor`'s parts capture pointers and write disjoint memory, which the checker
+/// cannot see. The pool's own state is checked by construction: the job word and counters are atomics,
+/// `body` is published by the release store of `state` and read only after an acquiring claim of that job,
+/// and `sleepers` and `workerCount` are read and written under `mutex`.
+package final class WorkerPool: @unchecked Sendable {
+    package static let shared = WorkerPool()
 
     /// Most worker threads (a job of `parts` parts uses `parts - 1` of them and the calling thread).
-    static let maximumWorkers = 63
+    package static let maximumWorkers = 63
     /// Spin iterations (each a yield hint) a worker waits for the next job before going to sleep:
     /// some tens of microseconds, longer than the gaps between one layer's loops and the next.
-    static let spinIterations = 20_000
+    package static let spinIterations = 20_000
 
     /// The current job as one word, so a part is claimed with one compare-and-swap that also checks
     /// which job it belongs to: generation << 32 | next part << 16 | part count.
@@ -53,7 +61,7 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(part)` for every part in `0..<parts` on the calling thread and up to `parts - 1`
     /// workers; returns when all parts are done. `parts` must be in 2...65535.
-    func run(parts: Int, _ body: (Int) -> Void) {
+    package func run(parts: Int, _ body: (Int) -> Void) {
         precondition(parts >= 2 && parts <= 0xFFFF, "parts \(parts) out of range")
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for part in 0..<parts { body(part) }  // another caller's job is running

@@ -1,3 +1,4 @@
+import CXRSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

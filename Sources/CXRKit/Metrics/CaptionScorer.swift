@@ -1,3 +1,4 @@
+import CXRSupport
 /// One image to score: its candidates, best-ranked first, and its reference texts.
 public struct ScoringItem: Equatable, Sendable {
     public var id: String

@@ -1,3 +1,4 @@
+import CXRSupport
 /// A string compared and hashed by its UTF-8 bytes.
 ///
 /// Swift's `String` equality is canonical equivalence ("é" precomposed equals "e" + U+0301); the reference

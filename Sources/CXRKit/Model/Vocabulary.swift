@@ -15,7 +15,7 @@ public struct Vocabulary: Equatable, Sendable {
     public let unknownID: Int
     public let join: JoinRule
 
-    init(tokens: [String], padID: Int, startID: Int, endID: Int, unknownID: Int, join: JoinRule) {
+    package init(tokens: [String], padID: Int, startID: Int, endID: Int, unknownID: Int, join: JoinRule) {
         self.tokens = tokens
         self.padID = padID
         self.startID = startID

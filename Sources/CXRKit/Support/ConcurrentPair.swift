@@ -10,12 +10,12 @@ import Darwin
 /// (a plain pthread: libdispatch did not reliably hand work to a second thread on the benchmark machine,
 /// benchmarks/README.md "Third pass"), the other on the calling thread. Used by the model load (the
 /// decoder's tensors and token-gate table beside the encoder's tensors and Winograd filters).
-enum ConcurrentPair {
+package enum ConcurrentPair {
     /// Returns `(foreground(), background())`, `background` run on a new thread while `foreground` runs on
     /// this one (both on this thread, one after the other, when no thread can be started). Both always
     /// finish before this returns; when both throw, `foreground`'s error is the one rethrown, so which
     /// error a caller sees does not depend on timing.
-    static func run<Foreground, Background>(
+    package static func run<Foreground, Background>(
         _ foreground: () throws -> Foreground,
         background: @escaping @Sendable () throws -> Background
     ) throws -> (Foreground, Background) {
@@ -43,7 +43,7 @@ enum ConcurrentPair {
 /// The type-erased face of a `BackgroundTask` that the thread entry point (a C function pointer, which
 /// cannot capture a generic parameter) calls.
 private class AnyBackgroundTask: @unchecked Sendable {
-    func execute() {}
+    package func execute() {}
 }
 
 /// A closure and, once it has run, its result. Written by one thread and read by the other only after
@@ -52,11 +52,11 @@ private final class BackgroundTask<Value>: AnyBackgroundTask, @unchecked Sendabl
     private let body: @Sendable () throws -> Value
     private(set) var result: Result<Value, any Error>?
 
-    init(_ body: @escaping @Sendable () throws -> Value) {
+    package init(_ body: @escaping @Sendable () throws -> Value) {
         self.body = body
     }
 
-    override func execute() {
+    package override func execute() {
         result = Result { try body() }
     }
 }

@@ -7,22 +7,22 @@ import Darwin
 #endif
 
 /// Reads whole files into memory through libc, with errors that name the path and the reason.
-enum FileReader {
+package enum FileReader {
     /// The largest file `readAll` and `withContents` accept by default (4 GiB).
-    static let defaultMaximumSize = 4 << 30
+    package static let defaultMaximumSize = 4 << 30
 
     /// The contents of the regular file at `path`.
     ///
     /// Throws `CXRError(.io)` when the file is missing, a directory or otherwise not a regular file (a FIFO or
     /// a device is rejected without blocking or reading from it), unreadable, larger than `maximumSize`, or
     /// changes size while being read, and `CXRError(.outOfMemory)` when its buffer cannot be allocated.
-    static func readAll(path: String, maximumSize: Int = defaultMaximumSize) throws -> [UInt8] {
+    package static func readAll(path: String, maximumSize: Int = defaultMaximumSize) throws -> [UInt8] {
         try withContents(path: path, maximumSize: maximumSize) { [UInt8]($0) }
     }
 
     /// Calls `body` with the contents of the regular file at `path`, held in a buffer that is freed when
     /// `body` returns (errors as for `readAll`).
-    static func withContents<Result>(
+    package static func withContents<Result>(
         path: String, maximumSize: Int = defaultMaximumSize, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
         let file = try ReadableFile(path: path, maximumSize: maximumSize)
@@ -38,9 +38,9 @@ enum FileReader {
 }
 
 /// Writes whole files through libc.
-enum FileWriter {
+package enum FileWriter {
     /// Creates or truncates the file at `path` and writes `bytes` to it.
-    static func writeAll(path: String, bytes: [UInt8]) throws {
+    package static func writeAll(path: String, bytes: [UInt8]) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if descriptor < 0 { throw CXRError.io("cannot create '\(path)': \(String(cString: strerror(errno)))") }
         var written = 0

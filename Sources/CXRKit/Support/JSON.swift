@@ -5,35 +5,35 @@
 /// most `JSONParser.maximumDepth` levels. Every error names the byte offset where parsing stopped.
 
 /// A JSON number: its `Double` value and, when the value is an integer that fits `Int` exactly, that `Int`.
-struct JSONNumber: Equatable, Sendable {
-    var double: Double
+package struct JSONNumber: Equatable, Sendable {
+    package var double: Double
     /// The exact integer value, when the number is integral and representable (`64`, `64.0`, `6.4e1`).
-    var integer: Int?
+    package var integer: Int?
 }
 
 /// A JSON object with its members in document order.
-struct JSONObject: Equatable, Sendable {
-    var members: [(key: String, value: JSONValue)]
+package struct JSONObject: Equatable, Sendable {
+    package var members: [(key: String, value: JSONValue)]
 
-    init(_ members: [(key: String, value: JSONValue)] = []) { self.members = members }
+    package init(_ members: [(key: String, value: JSONValue)] = []) { self.members = members }
 
     /// The value of `key`, or nil. Keys are unique (the parser rejects duplicates).
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         for member in members where member.key == key { return member.value }
         return nil
     }
 
-    var keys: [String] { members.map(\.key) }
-    var count: Int { members.count }
+    package var keys: [String] { members.map(\.key) }
+    package var count: Int { members.count }
 
-    static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
             && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 }
 
 /// One parsed JSON value.
-indirect enum JSONValue: Equatable, Sendable {
+package indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(JSONNumber)
@@ -42,7 +42,7 @@ indirect enum JSONValue: Equatable, Sendable {
     case object(JSONObject)
 
     /// A short name of the value's type for error messages ("string", "array", ...).
-    var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
@@ -53,28 +53,28 @@ indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
-    var stringValue: String? { if case .string(let value) = self { return value } else { return nil } }
-    var arrayValue: [JSONValue]? { if case .array(let value) = self { return value } else { return nil } }
-    var objectValue: JSONObject? { if case .object(let value) = self { return value } else { return nil } }
-    var numberValue: JSONNumber? { if case .number(let value) = self { return value } else { return nil } }
-    var integerValue: Int? { numberValue?.integer }
-    var doubleValue: Double? { numberValue?.double }
+    package var stringValue: String? { if case .string(let value) = self { return value } else { return nil } }
+    package var arrayValue: [JSONValue]? { if case .array(let value) = self { return value } else { return nil } }
+    package var objectValue: JSONObject? { if case .object(let value) = self { return value } else { return nil } }
+    package var numberValue: JSONNumber? { if case .number(let value) = self { return value } else { return nil } }
+    package var integerValue: Int? { numberValue?.integer }
+    package var doubleValue: Double? { numberValue?.double }
 }
 
 /// Why a JSON text was rejected, and where.
-struct JSONParseError: Error, Equatable, CustomStringConvertible, Sendable {
-    var message: String
+package struct JSONParseError: Error, Equatable, CustomStringConvertible, Sendable {
+    package var message: String
     /// Byte offset into the parsed text.
-    var offset: Int
-    var description: String { "\(message) at byte offset \(offset)" }
+    package var offset: Int
+    package var description: String { "\(message) at byte offset \(offset)" }
 }
 
 /// Parses JSON text. Recursion is bounded by `maximumDepth`, so hostile input cannot exhaust the stack.
-struct JSONParser {
-    static let maximumDepth = 64
+package struct JSONParser {
+    package static let maximumDepth = 64
 
     /// Parses one complete JSON text.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -86,7 +86,7 @@ struct JSONParser {
     }
 
     /// Parses one complete JSON text given as a Swift string.
-    static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         let utf8 = Array(text.utf8)
         let result: Result<JSONValue, JSONParseError> = utf8.withUnsafeBytes { buffer in
             do throws(JSONParseError) { return .success(try parse(buffer)) } catch { return .failure(error) }
@@ -360,7 +360,7 @@ struct JSONParser {
 
 extension JSONValue {
     /// Compact JSON text of this value (object members in their stored order).
-    var serialized: String {
+    package var serialized: String {
         var output = ""
         write(to: &output)
         return output
@@ -414,10 +414,10 @@ extension JSONValue {
     }
 
     /// A JSON number from a Swift integer.
-    static func integer(_ value: Int) -> JSONValue { .number(JSONNumber(double: Double(value), integer: value)) }
+    package static func integer(_ value: Int) -> JSONValue { .number(JSONNumber(double: Double(value), integer: value)) }
 
     /// A JSON number from a Swift floating-point value (must be finite).
-    static func double(_ value: Double) -> JSONValue {
+    package static func double(_ value: Double) -> JSONValue {
         let integral = value.rounded(.towardZero) == value && abs(value) <= 9_007_199_254_740_992
         return .number(JSONNumber(double: value, integer: integral ? Int(value) : nil))
     }

@@ -15,13 +15,13 @@ import Darwin
 /// reading from it) of at most `maximumSize` bytes. A read that comes up short (the file shrank while
 /// being read) throws instead of returning partial data. Immutable, and `pread` keeps no file position, so
 /// several threads may read one file at once.
-final class ReadableFile: Sendable {
-    let path: String
+package final class ReadableFile: Sendable {
+    package let path: String
     /// Size in bytes when opened.
-    let size: Int
+    package let size: Int
     private let descriptor: Int32
 
-    init(path: String, maximumSize: Int) throws {
+    package init(path: String, maximumSize: Int) throws {
         if path.isEmpty { throw CXRError.io("cannot open file: the path is empty") }
         // O_NONBLOCK: opening a FIFO without a writer would otherwise block before fstat can reject it.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -60,7 +60,7 @@ final class ReadableFile: Sendable {
     }
 
     /// Fills `buffer` with the bytes at `offset..<offset + buffer.count`, which must lie within `size`.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+    package func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
         precondition(offset >= 0 && buffer.count <= size && offset <= size - buffer.count,
                      "read of \(buffer.count) bytes at \(offset) in a file of \(size)")
         var filled = 0
@@ -79,16 +79,16 @@ final class ReadableFile: Sendable {
     }
 
     /// The bytes at `offset..<offset + count`.
-    func bytes(at offset: Int, count: Int) throws -> [UInt8] {
+    package func bytes(at offset: Int, count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         try bytes.withUnsafeMutableBytes { try read(into: $0, at: offset) }
         return bytes
     }
 
-    static func quoted(_ path: String) -> String { "'\(path)'" }
+    package static func quoted(_ path: String) -> String { "'\(path)'" }
 
     /// Plain wording for the common errno values.
-    static func describeErrno(_ code: Int32) -> String {
+    package static func describeErrno(_ code: Int32) -> String {
         switch code {
         case ENOENT: return "no such file or directory"
         case EACCES: return "permission denied"

@@ -1,3 +1,4 @@
+import CXRSupport
 /// A channels-last (NHWC, one image) view of an activation held elsewhere.
 ///
 /// Pixel `p = y * width + x` holds `channels` consecutive floats starting at `base + p * pixelStride`.
@@ -7,14 +8,14 @@
 /// dimension `pixelStride`, which is what GEMM takes directly.
 ///
 /// A view does not own its memory; the owner (a workspace) must outlive every use.
-struct FeatureMapView {
-    var base: UnsafeMutablePointer<Float>
-    var height: Int
-    var width: Int
-    var channels: Int
-    var pixelStride: Int
+package struct FeatureMapView {
+    package var base: UnsafeMutablePointer<Float>
+    package var height: Int
+    package var width: Int
+    package var channels: Int
+    package var pixelStride: Int
 
-    init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int, pixelStride: Int) {
+    package init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int, pixelStride: Int) {
         precondition(height >= 0 && width >= 0 && channels >= 0 && pixelStride >= channels,
                      "bad feature map view \(height)x\(width)x\(channels) stride \(pixelStride)")
         self.base = base
@@ -25,18 +26,18 @@ struct FeatureMapView {
     }
 
     /// A dense view: `pixelStride == channels`.
-    init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int) {
+    package init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int) {
         self.init(base: base, height: height, width: width, channels: channels, pixelStride: channels)
     }
 
     /// Number of pixels, `height * width`.
-    var pixelCount: Int { height * width }
+    package var pixelCount: Int { height * width }
 
     /// The floats the view spans, from `base` to the end of its last pixel's channels.
-    var spanCount: Int { pixelCount == 0 ? 0 : (pixelCount - 1) * pixelStride + channels }
+    package var spanCount: Int { pixelCount == 0 ? 0 : (pixelCount - 1) * pixelStride + channels }
 
     /// The same pixels, channels `range` only (same stride).
-    func channels(_ range: Range<Int>) -> FeatureMapView {
+    package func channels(_ range: Range<Int>) -> FeatureMapView {
         precondition(range.lowerBound >= 0 && range.upperBound <= channels,
                      "channel range \(range) outside 0..<\(channels)")
         return FeatureMapView(base: base + range.lowerBound, height: height, width: width,
@@ -45,7 +46,7 @@ struct FeatureMapView {
 
     /// Pixels `range` (in `y * width + x` order) as a 1 x `range.count` view with the same channels: for
     /// kernels that treat pixels independently (BN-ReLU, 1x1 convolutions).
-    func pixels(_ range: Range<Int>) -> FeatureMapView {
+    package func pixels(_ range: Range<Int>) -> FeatureMapView {
         precondition(range.lowerBound >= 0 && range.upperBound <= pixelCount,
                      "pixel range \(range) outside 0..<\(pixelCount)")
         return FeatureMapView(base: base + range.lowerBound * pixelStride, height: 1, width: range.count,
@@ -54,7 +55,7 @@ struct FeatureMapView {
 
     /// Pointer to channel 0 of pixel (y, x).
     @inline(__always)
-    func pixel(_ y: Int, _ x: Int) -> UnsafeMutablePointer<Float> {
+    package func pixel(_ y: Int, _ x: Int) -> UnsafeMutablePointer<Float> {
         base + (y * width + x) * pixelStride
     }
 }

@@ -1,16 +1,17 @@
+import CXRSupport
 import Glibc
 
 /// A fixed-size block of Float32 memory, zero-initialized, 64-byte aligned, owned by one object and freed
 /// when that object goes away. Workspaces hold these so that no forward pass allocates.
-final class FloatBuffer {
+package final class FloatBuffer {
     /// Number of floats the buffer holds.
-    let count: Int
+    package let count: Int
     /// Start of the memory; valid for `count` floats while the buffer is alive.
-    let pointer: UnsafeMutablePointer<Float>
+    package let pointer: UnsafeMutablePointer<Float>
 
     /// Allocates `count` zeroed floats (zero gives an empty buffer). Throws `outOfMemory` when the memory
     /// cannot be had, instead of trapping as Swift's own allocation would.
-    init(count: Int) throws {
+    package init(count: Int) throws {
         guard count >= 0 else { throw CXRError.invalidArgument("scratch buffer of \(count) floats") }
         let capacity = max(count, 1)
         let (byteCount, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)

@@ -1,13 +1,14 @@
+import CXRSupport
 /// Exact conversions between Float32 and the 16-bit float formats of weights files (IEEE binary16 and
 /// bfloat16), done on bit patterns so they behave the same on every platform.
-enum HalfPrecision {
+package enum HalfPrecision {
     /// Widens an IEEE binary16 bit pattern to Float32 exactly (subnormals, infinities, NaN payloads kept).
     ///
     /// Branch-free, so that a loop of it vectorizes: the 15 magnitude bits moved to a Float32's exponent and
     /// mantissa fields read 2^-112 times the value (for a subnormal half too, as a subnormal float), and the
     /// multiplication by 2^112 is exact; infinities and NaNs (all exponent bits set) are built directly.
     @inline(__always)
-    static func float(fromF16 bits: UInt16) -> Float {
+    package static func float(fromF16 bits: UInt16) -> Float {
         let sign = UInt32(bits & 0x8000) << 16
         let shifted = UInt32(bits & 0x7FFF) << 13
         let finite = Float(bitPattern: shifted) * 0x1p112
@@ -18,12 +19,12 @@ enum HalfPrecision {
 
     /// Widens a bfloat16 bit pattern to Float32 (exact: bfloat16 is the top half of a Float32).
     @inline(__always)
-    static func float(fromBF16 bits: UInt16) -> Float {
+    package static func float(fromBF16 bits: UInt16) -> Float {
         Float(bitPattern: UInt32(bits) << 16)
     }
 
     /// Rounds a Float32 to the nearest IEEE binary16 (ties to even; overflow to infinity; NaN stays NaN).
-    static func f16Bits(from value: Float) -> UInt16 {
+    package static func f16Bits(from value: Float) -> UInt16 {
         let bits = value.bitPattern
         let sign = UInt16((bits >> 16) & 0x8000)
         let exponent = Int((bits >> 23) & 0xFF)
@@ -51,7 +52,7 @@ enum HalfPrecision {
     }
 
     /// Rounds a Float32 to the nearest bfloat16 (ties to even; NaN stays NaN).
-    static func bf16Bits(from value: Float) -> UInt16 {
+    package static func bf16Bits(from value: Float) -> UInt16 {
         let bits = value.bitPattern
         if value.isNaN { return UInt16(bits >> 16) | 0x0040 }
         let rounding = 0x7FFF + ((bits >> 16) & 1)

@@ -1,14 +1,15 @@
+import CXRSupport
 /// A validated safetensors file held in memory, whose tensors can be read by name as Float32.
 ///
 /// This is the generic reader (any tensor names, e.g. golden fixtures); `ModelLoader` builds on the same
 /// validation and adds the cxrcaption/1 model rules.
-public struct SafeTensorsFile: Sendable {
+package struct SafeTensorsFile: Sendable {
     private let bytes: [UInt8]
     private let layout: SafeTensorsLayout
     private let index: [String: Int]
 
     /// Parses and validates `bytes` (a copy is kept).
-    public init(bytes: [UInt8]) throws {
+    package init(bytes: [UInt8]) throws {
         self.layout = try bytes.withUnsafeBytes { try SafeTensorsLayout.parse($0) }
         self.bytes = bytes
         var index: [String: Int] = [:]
@@ -17,26 +18,26 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Reads and validates the file at `path`.
-    public init(contentsOfFile path: String) throws {
+    package init(contentsOfFile path: String) throws {
         try self.init(bytes: try FileReader.readAll(path: path))
     }
 
     /// Tensor entries in header order.
-    public var tensors: [SafeTensorInfo] { layout.tensors }
+    package var tensors: [SafeTensorInfo] { layout.tensors }
 
     /// `__metadata__` entries in header order.
-    public var metadata: [(key: String, value: String)] { layout.metadata }
+    package var metadata: [(key: String, value: String)] { layout.metadata }
 
     /// The `__metadata__` value for `key`, if any.
-    public func metadataValue(_ key: String) -> String? { layout.metadataValue(key) }
+    package func metadataValue(_ key: String) -> String? { layout.metadataValue(key) }
 
     /// The entry named `name`, if any.
-    public func tensor(named name: String) -> SafeTensorInfo? { index[name].map { layout.tensors[$0] } }
+    package func tensor(named name: String) -> SafeTensorInfo? { index[name].map { layout.tensors[$0] } }
 
     /// The values of the tensor named `name`, widened to Float32, with its shape.
     /// Throws `CXRError(.invalidArgument)` when there is no such tensor and `CXRError(.invalidModel)` when its
     /// dtype is not F32, F16 or BF16.
-    public func floats(named name: String) throws -> (shape: [Int], values: [Float]) {
+    package func floats(named name: String) throws -> (shape: [Int], values: [Float]) {
         guard let tensor = tensor(named: name) else {
             throw CXRError.invalidArgument("no tensor named \(name) in the file")
         }
@@ -47,7 +48,7 @@ public struct SafeTensorsFile: Sendable {
     /// The values of the integer (or BOOL) tensor named `name`, with its shape. Throws
     /// `CXRError(.invalidArgument)` when there is no such tensor and `CXRError(.invalidModel)` when it is a
     /// float tensor or holds a U64 value above `Int.max`.
-    public func integers(named name: String) throws -> (shape: [Int], values: [Int]) {
+    package func integers(named name: String) throws -> (shape: [Int], values: [Int]) {
         guard let tensor = tensor(named: name) else {
             throw CXRError.invalidArgument("no tensor named \(name) in the file")
         }

@@ -1,12 +1,13 @@
+import CXRSupport
 /// One tensor entry of a safetensors header, validated.
-public struct SafeTensorInfo: Equatable, Sendable {
-    public let name: String
-    public let dtype: SafeTensorsDType
-    public let shape: [Int]
+package struct SafeTensorInfo: Equatable, Sendable {
+    package let name: String
+    package let dtype: SafeTensorsDType
+    package let shape: [Int]
     /// Product of `shape` (1 for a scalar).
-    public let elementCount: Int
+    package let elementCount: Int
     /// Byte range inside the data section (which starts after the 8-byte length and the header).
-    public let dataRange: Range<Int>
+    package let dataRange: Range<Int>
 }
 
 /// The parsed and validated structure of a safetensors file: metadata, tensor entries and where the data
@@ -16,28 +17,28 @@ public struct SafeTensorInfo: Equatable, Sendable {
 /// object; `__metadata__` maps strings to strings; every tensor has a known dtype, a shape of non-negative
 /// integers and `data_offsets` [begin, end] with begin <= end <= data size; end - begin = element count x
 /// dtype size (checked arithmetic); tensors cover the data section contiguously without overlap.
-struct SafeTensorsLayout: Sendable {
+package struct SafeTensorsLayout: Sendable {
     /// The largest header accepted, as in the reference implementation (100 MB).
-    static let maximumHeaderSize = 100_000_000
+    package static let maximumHeaderSize = 100_000_000
 
     /// `__metadata__` entries in header order.
-    var metadata: [(key: String, value: String)]
+    package var metadata: [(key: String, value: String)]
     /// Tensor entries in header order.
-    var tensors: [SafeTensorInfo]
+    package var tensors: [SafeTensorInfo]
     /// Offset of the data section from the start of the file.
-    var dataOffset: Int
+    package var dataOffset: Int
     /// Length of the data section in bytes.
-    var dataSize: Int
+    package var dataSize: Int
 
     /// The entry named `name`, if any.
-    func tensor(named name: String) -> SafeTensorInfo? { tensors.first { $0.name == name } }
+    package func tensor(named name: String) -> SafeTensorInfo? { tensors.first { $0.name == name } }
 
     /// The `__metadata__` value for `key`, if any.
-    func metadataValue(_ key: String) -> String? { metadata.first { $0.key == key }?.value }
+    package func metadataValue(_ key: String) -> String? { metadata.first { $0.key == key }?.value }
 
     /// Validates the 8-byte header length at the start of a file of `fileSize` bytes, given at least the
     /// first `min(8, fileSize)` bytes of it in `prefix`, and returns where the header ends.
-    static func headerEnd(prefix file: UnsafeRawBufferPointer, fileSize: Int) throws -> Int {
+    package static func headerEnd(prefix file: UnsafeRawBufferPointer, fileSize: Int) throws -> Int {
         if fileSize == 0 { throw CXRError.invalidModel("file is empty (0 bytes); not a safetensors file") }
         guard fileSize >= 8 else {
             throw CXRError.invalidModel(
@@ -62,14 +63,14 @@ struct SafeTensorsLayout: Sendable {
     }
 
     /// Parses and validates the header of the safetensors file in `file`.
-    static func parse(_ file: UnsafeRawBufferPointer) throws -> SafeTensorsLayout {
+    package static func parse(_ file: UnsafeRawBufferPointer) throws -> SafeTensorsLayout {
         try parse(header: file, fileSize: file.count)
     }
 
     /// Parses and validates the header of a safetensors file of `fileSize` bytes, given its first bytes in
     /// `header`: at least up to the end of the header (`headerEnd`), which must be validated first when
     /// `header` holds less than the whole file.
-    static func parse(header file: UnsafeRawBufferPointer, fileSize: Int) throws -> SafeTensorsLayout {
+    package static func parse(header file: UnsafeRawBufferPointer, fileSize: Int) throws -> SafeTensorsLayout {
         let headerEnd = try headerEnd(prefix: file, fileSize: fileSize)
         precondition(file.count >= headerEnd, "safetensors header given in \(file.count) of \(headerEnd) bytes")
         let header: JSONValue
@@ -198,7 +199,7 @@ struct SafeTensorsLayout: Sendable {
     private static func describe(_ range: Range<Int>) -> String { "[\(range.lowerBound), \(range.upperBound)]" }
 
     /// The values of `tensor` widened to Float32. `file` is the whole file the layout was parsed from.
-    func floats(of tensor: SafeTensorInfo, in file: UnsafeRawBufferPointer) throws -> [Float] {
+    package func floats(of tensor: SafeTensorInfo, in file: UnsafeRawBufferPointer) throws -> [Float] {
         try [Float](unsafeUninitializedCapacity: tensor.elementCount) { output, initialized in
             try read(tensor, in: file, into: output)
             initialized = tensor.elementCount
@@ -207,7 +208,7 @@ struct SafeTensorsLayout: Sendable {
 
     /// Writes the values of `tensor` widened to Float32 into `output` (exactly `tensor.elementCount` floats).
     /// `file` is the whole file the layout was parsed from.
-    func read(_ tensor: SafeTensorInfo, in file: UnsafeRawBufferPointer,
+    package func read(_ tensor: SafeTensorInfo, in file: UnsafeRawBufferPointer,
               into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkReadable(tensor, into: output)
         let start = dataOffset + tensor.dataRange.lowerBound
@@ -222,7 +223,7 @@ struct SafeTensorsLayout: Sendable {
 
     /// The values of `tensor` widened to Float32, read from `file` (the file the layout was parsed from)
     /// straight into the returned array: F32 with no copy in between, F16 and BF16 through a small buffer.
-    func floats(of tensor: SafeTensorInfo, from file: ReadableFile) throws -> [Float] {
+    package func floats(of tensor: SafeTensorInfo, from file: ReadableFile) throws -> [Float] {
         try [Float](unsafeUninitializedCapacity: tensor.elementCount) { output, initialized in
             try read(tensor, from: file, into: output)
             initialized = tensor.elementCount
@@ -232,7 +233,7 @@ struct SafeTensorsLayout: Sendable {
     /// Reads the values of `tensor` widened to Float32 from `file` (the file the layout was parsed from)
     /// into `output` (exactly `tensor.elementCount` floats): F32 with no copy in between, F16 and BF16
     /// through a 64 KiB buffer.
-    func read(_ tensor: SafeTensorInfo, from file: ReadableFile, into output: UnsafeMutableBufferPointer<Float>) throws {
+    package func read(_ tensor: SafeTensorInfo, from file: ReadableFile, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkReadable(tensor, into: output)
         let start = dataOffset + tensor.dataRange.lowerBound
         guard dataOffset + dataSize == file.size, tensor.dataRange.upperBound <= dataSize else {
@@ -276,4 +277,4 @@ struct SafeTensorsLayout: Sendable {
 }
 
 /// "[2, 3]" for a shape.
-func describeShape(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
+package func describeShape(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }

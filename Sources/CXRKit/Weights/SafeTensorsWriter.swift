@@ -1,23 +1,24 @@
+import CXRSupport
 /// Builds safetensors files from Float32 values, stored as F32, F16 or BF16 (rounded to nearest even).
 ///
 /// Used by tests that need hand-made files and by tools that dump tensors for parity checks. Tensors are
 /// written in the order added, contiguously; the header is padded with spaces to a multiple of 8 bytes.
-struct SafeTensorsWriter: Sendable {
+package struct SafeTensorsWriter: Sendable {
     private struct Entry: Sendable {
-        var name: String
-        var dtype: SafeTensorsDType
-        var shape: [Int]
-        var data: [UInt8]
+        package var name: String
+        package var dtype: SafeTensorsDType
+        package var shape: [Int]
+        package var data: [UInt8]
     }
 
     private var entries: [Entry] = []
     /// `__metadata__` entries, written in this order (omitted when empty).
-    var metadata: [(key: String, value: String)] = []
+    package var metadata: [(key: String, value: String)] = []
 
-    init() {}
+    package init() {}
 
     /// Adds a tensor. `values.count` must equal the product of `shape`; `dtype` must be F32, F16 or BF16.
-    mutating func add(_ name: String, shape: [Int], values: [Float], dtype: SafeTensorsDType = .f32) throws {
+    package mutating func add(_ name: String, shape: [Int], values: [Float], dtype: SafeTensorsDType = .f32) throws {
         var count = 1
         for dimension in shape {
             guard dimension >= 0 else { throw CXRError.invalidArgument("tensor \(name): negative dimension \(dimension)") }
@@ -48,7 +49,7 @@ struct SafeTensorsWriter: Sendable {
     }
 
     /// Adds a tensor of any dtype from its raw little-endian bytes (tests use it for integer tensors).
-    mutating func addRaw(_ name: String, dtype: SafeTensorsDType, shape: [Int], data: [UInt8]) {
+    package mutating func addRaw(_ name: String, dtype: SafeTensorsDType, shape: [Int], data: [UInt8]) {
         entries.append(Entry(name: name, dtype: dtype, shape: shape, data: data))
     }
 
@@ -57,7 +58,7 @@ struct SafeTensorsWriter: Sendable {
     }
 
     /// The header JSON (unpadded).
-    func headerJSON() -> String {
+    package func headerJSON() -> String {
         var members: [(key: String, value: JSONValue)] = []
         if !metadata.isEmpty {
             members.append((key: "__metadata__",
@@ -77,7 +78,7 @@ struct SafeTensorsWriter: Sendable {
     }
 
     /// The complete file.
-    func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var header = Array(headerJSON().utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         var bytes: [UInt8] = []
@@ -89,7 +90,7 @@ struct SafeTensorsWriter: Sendable {
     }
 
     /// Writes the file to `path` (created or truncated).
-    func write(toFile path: String) throws {
+    package func write(toFile path: String) throws {
         try FileWriter.writeAll(path: path, bytes: serialized())
     }
 }

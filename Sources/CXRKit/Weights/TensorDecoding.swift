@@ -1,8 +1,9 @@
+import CXRSupport
 /// Decoding of little-endian tensor bytes into Float32 values.
-enum TensorDecoding {
+package enum TensorDecoding {
     /// Decodes `count` elements of `dtype` (F32, F16 or BF16) from `bytes`, which holds exactly
     /// `count x dtype.byteSize` bytes (the caller has validated this).
-    static func floats(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float] {
+    package static func floats(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float] {
         precondition(bytes.count == count * dtype.byteSize && dtype.isReadableAsFloat)
         return [Float](unsafeUninitializedCapacity: count) { output, initialized in
             if count > 0 { decode(bytes, dtype: dtype, count: count, into: output.baseAddress!) }
@@ -12,7 +13,7 @@ enum TensorDecoding {
 
     /// Decodes `count` elements of `dtype` from `bytes` (exactly `count x dtype.byteSize` bytes, any
     /// alignment) into `output` (`count` floats, not overlapping `bytes`).
-    static func decode(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int,
+    package static func decode(_ bytes: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int,
                        into output: UnsafeMutablePointer<Float>) {
         precondition(bytes.count == count * dtype.byteSize && dtype.isReadableAsFloat)
         guard count > 0 else { return }
@@ -45,7 +46,7 @@ enum TensorDecoding {
     /// The index of the first value that is infinite or NaN, if any. The scan for "any" is branch-free
     /// integer arithmetic eight values at a time: adding 1 to an exponent field of all ones (and only to
     /// that) carries into the sign bit. Only a tensor with such a value pays for finding which.
-    static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+    package static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
         typealias Lanes = SIMD8<UInt32>
         let exponentMask = Lanes(repeating: 0x7F80_0000), exponentOne = Lanes(repeating: 0x0080_0000)
         var carries = Lanes()

@@ -1,48 +1,62 @@
+import CXRSupport
+
 /// The architecture and preprocessing settings of one model, as stored in the weights file's
-/// `__metadata__["config"]` (see docs/WEIGHTS.md).
-public struct ModelConfig: Equatable, Sendable {
-    /// Dense layers per block; DenseNet-121 is (6, 12, 24, 16).
-    public internal(set) var blockConfig: [Int] = [6, 12, 24, 16]
-    /// Channels each dense layer adds (k in the DenseNet paper).
-    public internal(set) var growthRate: Int = 32
-    /// Bottleneck width factor: a dense layer's 1x1 convolution has bnSize x growthRate outputs.
-    public internal(set) var bnSize: Int = 4
-    /// Channels out of conv0.
-    public internal(set) var numInitFeatures: Int = 64
+/// `__metadata__["config"]` (docs/WEIGHTS.md): the input the encoder takes, the decoder's sizes, and the
+/// encoder's own section (`encoder`, which the config's `"encoder"` key names; DenseNet when absent).
+public struct ModelConfig: Sendable {
     /// Image channels the encoder takes (1, or 3 for imported ImageNet/CheXNet weights).
-    public internal(set) var inChannels: Int = 1
-    /// Side of the square model input in pixels; a multiple of 32.
-    public internal(set) var inputSize: Int = 256
+    public let inChannels: Int
+    /// Side of the square model input in pixels.
+    public let inputSize: Int
     /// LSTM hidden size.
-    public internal(set) var hidden: Int = 512
+    public let hidden: Int
     /// Word embedding size.
-    public internal(set) var embed: Int = 256
+    public let embed: Int
     /// Attention projection size.
-    public internal(set) var attentionDim: Int = 512
-    /// BatchNorm epsilon used when folding running statistics.
-    public internal(set) var bnEps: Float = 1e-5
+    public let attentionDim: Int
     /// Per-channel normalization after x / 255: (x - mean) / std. One value, or one per input channel.
-    public internal(set) var mean: [Float] = [0.5]
-    public internal(set) var std: [Float] = [0.25]
+    public let mean: [Float]
+    public let std: [Float]
     /// Version of the image intake pipeline the model was trained with.
-    public internal(set) var preprocessing: Int = 1
+    public let preprocessing: Int
+    /// The encoder's section: its kind, its own settings, and what it yields.
+    package let encoder: any EncoderConfiguration
 
-    init() {}
-
-    /// Channels of the encoder output V (1024 for DenseNet-121).
-    public var featureChannels: Int {
-        var channels = numInitFeatures
-        for (index, layers) in blockConfig.enumerated() {
-            channels += layers * growthRate
-            if index != blockConfig.count - 1 { channels /= 2 }
-        }
-        return channels
+    package init(input: EncoderInput, hidden: Int, embed: Int, attentionDim: Int, mean: [Float], std: [Float],
+                 preprocessing: Int, encoder: any EncoderConfiguration) {
+        inChannels = input.channels
+        inputSize = input.size
+        self.hidden = hidden
+        self.embed = embed
+        self.attentionDim = attentionDim
+        self.mean = mean
+        self.std = std
+        self.preprocessing = preprocessing
+        self.encoder = encoder
     }
 
-    /// Side of the encoder's output grid: input / 32 (8 for 256). A loaded model has four dense blocks (the
-    /// loader requires it), so the stem (/4) and three transitions (/8) give exactly this.
-    public var gridSize: Int { inputSize / 32 }
-
-    /// Number of attention regions (64 for 256x256 input).
+    /// The `"encoder"` value that selects the encoder kind (`densenet`).
+    public var encoderKind: String { encoder.kind }
+    /// Channels of the encoder output V (1024 for DenseNet-121).
+    public var featureChannels: Int { encoder.featureChannels }
+    /// Side of the encoder's output grid (8 for DenseNet at 256).
+    public var gridSize: Int { encoder.gridSize }
+    /// Number of attention regions (64 for DenseNet at 256).
     public var regionCount: Int { gridSize * gridSize }
+    /// What the encoder takes.
+    package var input: EncoderInput { EncoderInput(channels: inChannels, size: inputSize) }
+    /// The decoder's sizes for this config's encoder output.
+    package var decoderDimensions: DecoderDimensions {
+        DecoderDimensions(hidden: hidden, embed: embed, attention: attentionDim, featureChannels: featureChannels,
+                          regionCount: regionCount)
+    }
+}
+
+extension ModelConfig: Equatable {
+    public static func == (lhs: ModelConfig, rhs: ModelConfig) -> Bool {
+        lhs.inChannels == rhs.inChannels && lhs.inputSize == rhs.inputSize && lhs.hidden == rhs.hidden
+            && lhs.embed == rhs.embed && lhs.attentionDim == rhs.attentionDim && lhs.mean == rhs.mean
+            && lhs.std == rhs.std && lhs.preprocessing == rhs.preprocessing
+            && lhs.encoder.isEqual(to: rhs.encoder)
+    }
 }

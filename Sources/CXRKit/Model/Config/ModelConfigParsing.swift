@@ -1,30 +1,41 @@
-/// Bounds on configuration values, so every size computed from a config fits comfortably in `Int`.
-enum ModelConfigLimits {
-    static let blockCount = 4
-    static let layersPerBlock = 1...256
-    static let growthRate = 1...1024
-    static let bnSize = 1...64
-    static let numInitFeatures = 1...4096
-    static let inputSize = 32...1024
-    static let hidden = 1...8192
-    static let embed = 1...8192
-    static let attentionDim = 1...8192
-    static let supportedPreprocessing = 1
+import CXRSupport
+
+/// Bounds on the shared configuration values, so every size computed from a config fits comfortably in `Int`.
+/// (Each encoder kind bounds its own section.)
+package enum ModelConfigLimits {
+    package static let inputSize = 32...1024
+    package static let hidden = 1...8192
+    package static let embed = 1...8192
+    package static let attentionDim = 1...8192
     /// Largest encoder workspace a config may need, in bytes (1 GiB; DenseNet-121 at 256 needs about 22 MiB).
-    static let maximumEncoderWorkspaceBytes = 1 << 30
+    package static let maximumEncoderWorkspaceBytes = 1 << 30
+
+    /// Throws `invalidModel` unless a session's encoder workspace of `bytes` (nil: too large for the encoder
+    /// to lay out) is within `maximumEncoderWorkspaceBytes`; `settings` names the config values that size it.
+    package static func checkEncoderWorkspace(bytes: Int?, settings: String) throws {
+        guard let bytes, bytes <= maximumEncoderWorkspaceBytes else {
+            throw CXRError.invalidModel("config needs an encoder workspace of "
+                + (bytes.map { "about \($0 >> 20) MiB" } ?? "more than the encoder can lay out")
+                + " per session (\(settings)); the limit is \(maximumEncoderWorkspaceBytes >> 20) MiB")
+        }
+    }
 }
 
 extension ModelConfig {
-    /// The keys of the `config` metadata object, all required.
-    static let jsonKeys = [
-        "block_config", "growth_rate", "bn_size", "num_init_features", "in_channels", "input_size", "hidden",
-        "embed", "attention_dim", "bn_eps", "mean", "std", "preprocessing",
+    /// The keys every config has, whatever its encoder (all required).
+    package static let sharedKeys = [
+        "in_channels", "input_size", "hidden", "embed", "attention_dim", "mean", "std", "preprocessing",
     ]
+    /// The key that names the encoder kind; optional, `EncoderRegistry.implicitKindName` when absent.
+    package static let encoderKey = "encoder"
 
-    /// Parses and validates the `config` metadata value (a JSON object; docs/WEIGHTS.md).
+    /// Parses and validates the `config` metadata value (a JSON object; docs/WEIGHTS.md): the shared keys
+    /// here, the encoder's section by the kind of `support.encoders` that the config's `"encoder"` names.
     ///
     /// Returns the config and the non-fatal problems found (unknown keys).
-    static func parse(metadataJSON text: String) throws -> (config: ModelConfig, problems: [String]) {
+    package static func parse(metadataJSON text: String, support: ModelSupport)
+        throws -> (config: ModelConfig, problems: [String]) {
+        let encoders = support.encoders
         let value: JSONValue
         do throws(JSONParseError) {
             value = try JSONParser.parse(text)
@@ -34,71 +45,49 @@ extension ModelConfig {
         guard case .object(let object) = value else {
             throw CXRError.invalidModel("metadata config is a JSON \(value.typeName), expected an object")
         }
+        let config = ConfigObject(object)
+
+        let kind: any EncoderKind
+        if let named = config[encoderKey] {
+            guard let name = named.stringValue else {
+                throw CXRError.invalidModel("config encoder is \(named.serialized), expected a string (one of "
+                    + encoders.names.joined(separator: ", ") + ")")
+            }
+            guard let found = encoders.kind(named: name) else {
+                throw CXRError.invalidModel("config encoder is \(named.serialized); this library knows "
+                    + encoders.names.map { "\"\($0)\"" }.joined(separator: ", "))
+            }
+            kind = found
+        } else {
+            guard let implicit = encoders.kind(named: EncoderRegistry.implicitKindName) else {
+                throw CXRError.invalidModel("config names no encoder and this library has no "
+                    + "\"\(EncoderRegistry.implicitKindName)\" encoder")
+            }
+            kind = implicit
+        }
+
         var problems: [String] = []
-        for key in object.keys where !jsonKeys.contains(key) {
+        let known = Set(sharedKeys + [encoderKey] + kind.configKeys)
+        for key in config.keys where !known.contains(key) {
             problems.append("config has unknown key \"\(key)\" (ignored)")
         }
-        func field(_ key: String) throws -> JSONValue {
-            guard let value = object[key] else { throw CXRError.invalidModel("config is missing \"\(key)\"") }
-            return value
-        }
-        func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
-            let value = try field(key)
-            guard let integer = value.integerValue else {
-                throw CXRError.invalidModel("config \(key) is \(value.serialized), expected an integer")
-            }
-            guard range.contains(integer) else {
-                throw CXRError.invalidModel("config \(key) is \(integer), expected \(range.lowerBound)...\(range.upperBound)")
-            }
-            return integer
-        }
 
-        var config = ModelConfig()
-        let blocksValue = try field("block_config")
-        guard case .array(let blocks) = blocksValue else {
-            throw CXRError.invalidModel("config block_config is \(blocksValue.serialized), expected an array of integers")
+        let channels = try config.integer("in_channels", in: Int.min...Int.max)
+        guard channels == 1 || channels == 3 else {
+            throw CXRError.invalidModel("config in_channels is \(channels), expected 1 or 3")
         }
-        guard blocks.count == ModelConfigLimits.blockCount else {
-            throw CXRError.invalidModel("config block_config \(blocksValue.serialized) has \(blocks.count) blocks; "
-                + "cxrcaption/1 requires \(ModelConfigLimits.blockCount) (the grid is input_size / 32)")
-        }
-        config.blockConfig = try blocks.map { block in
-            guard let layers = block.integerValue, ModelConfigLimits.layersPerBlock.contains(layers) else {
-                throw CXRError.invalidModel("config block_config \(blocksValue.serialized) has entry \(block.serialized); "
-                    + "each must be an integer in \(ModelConfigLimits.layersPerBlock.lowerBound)..."
-                    + "\(ModelConfigLimits.layersPerBlock.upperBound)")
-            }
-            return layers
-        }
-        config.growthRate = try integer("growth_rate", in: ModelConfigLimits.growthRate)
-        config.bnSize = try integer("bn_size", in: ModelConfigLimits.bnSize)
-        config.numInitFeatures = try integer("num_init_features", in: ModelConfigLimits.numInitFeatures)
-        config.inChannels = try integer("in_channels", in: Int.min...Int.max)
-        guard config.inChannels == 1 || config.inChannels == 3 else {
-            throw CXRError.invalidModel("config in_channels is \(config.inChannels), expected 1 or 3")
-        }
-        config.inputSize = try integer("input_size", in: ModelConfigLimits.inputSize)
-        guard config.inputSize % 32 == 0 else {
-            throw CXRError.invalidModel("config input_size is \(config.inputSize), expected a multiple of 32")
-        }
-        config.hidden = try integer("hidden", in: ModelConfigLimits.hidden)
-        config.embed = try integer("embed", in: ModelConfigLimits.embed)
-        config.attentionDim = try integer("attention_dim", in: ModelConfigLimits.attentionDim)
-
-        let epsValue = try field("bn_eps")
-        guard let eps = epsValue.doubleValue, eps > 0, eps < 1 else {
-            throw CXRError.invalidModel("config bn_eps is \(epsValue.serialized), expected a number in (0, 1)")
-        }
-        config.bnEps = Float(eps)
-        guard config.bnEps > 0 else {
-            throw CXRError.invalidModel("config bn_eps is \(epsValue.serialized), too small for Float32")
-        }
+        let inputSize = try config.integer("input_size", in: ModelConfigLimits.inputSize)
+        let input = EncoderInput(channels: channels, size: inputSize)
+        let encoder = try kind.configuration(config, input: input)
+        let hidden = try config.integer("hidden", in: ModelConfigLimits.hidden)
+        let embed = try config.integer("embed", in: ModelConfigLimits.embed)
+        let attentionDim = try config.integer("attention_dim", in: ModelConfigLimits.attentionDim)
 
         func channelValues(_ key: String, positive: Bool) throws -> [Float] {
-            let value = try field(key)
-            guard case .array(let elements) = value, elements.count == 1 || elements.count == config.inChannels else {
+            let value = try config.value(key)
+            guard case .array(let elements) = value, elements.count == 1 || elements.count == channels else {
                 throw CXRError.invalidModel("config \(key) is \(value.serialized), expected an array of 1"
-                    + (config.inChannels == 1 ? "" : " or \(config.inChannels)") + " numbers")
+                    + (channels == 1 ? "" : " or \(channels)") + " numbers")
             }
             return try elements.map { element in
                 guard let number = element.doubleValue, Float(number).isFinite, !positive || Float(number) > 0 else {
@@ -108,74 +97,16 @@ extension ModelConfig {
                 return Float(number)
             }
         }
-        config.mean = try channelValues("mean", positive: false)
-        config.std = try channelValues("std", positive: true)
+        let mean = try channelValues("mean", positive: false)
+        let std = try channelValues("std", positive: true)
 
-        let preprocessingValue = try field("preprocessing")
-        guard preprocessingValue.integerValue == ModelConfigLimits.supportedPreprocessing else {
+        let preprocessingValue = try config.value("preprocessing")
+        guard let preprocessing = preprocessingValue.integerValue, preprocessing == support.intakeVersion else {
             throw CXRError.invalidModel("config preprocessing is \(preprocessingValue.serialized); this library "
-                + "implements intake pipeline version \(ModelConfigLimits.supportedPreprocessing)")
+                + "implements intake pipeline version \(support.intakeVersion)")
         }
-        config.preprocessing = ModelConfigLimits.supportedPreprocessing
 
-        let workspace = config.encoderWorkspaceEstimate
-        guard let bytes = workspace, bytes <= ModelConfigLimits.maximumEncoderWorkspaceBytes else {
-            throw CXRError.invalidModel("config needs an encoder workspace of "
-                + (workspace.map { "about \($0 >> 20) MiB" } ?? "more than Int.max bytes")
-                + " per session (input_size \(config.inputSize), num_init_features \(config.numInitFeatures), "
-                + "growth_rate \(config.growthRate), bn_size \(config.bnSize)); the limit is "
-                + "\(ModelConfigLimits.maximumEncoderWorkspaceBytes >> 20) MiB")
-        }
-        return (config, problems)
-    }
-
-    /// A rough upper bound, in bytes, of the Float32 workspace one session's encoder needs: the input image,
-    /// conv0's output, each dense block's full output buffer, the normalized copy of the largest, the
-    /// bottleneck, and the im2col / Winograd scratch. nil when the sum overflows `Int`.
-    var encoderWorkspaceEstimate: Int? {
-        func product(_ factors: [Int]) -> Int? {
-            var result = 1
-            for factor in factors {
-                let (next, overflow) = result.multipliedReportingOverflow(by: factor)
-                if overflow { return nil }
-                result = next
-            }
-            return result
-        }
-        let bandPixels = 1024  // output pixels per im2col band (DenseNetPlan.bandPixels)
-        let stemSide = (inputSize + 1) / 2
-        var side = (stemSide + 1) / 2
-        var channels = numInitFeatures
-        guard let bottleneck = product([bnSize, growthRate]),
-              let image = product([inputSize, inputSize, inChannels]),
-              let stem = product([stemSide, stemSide, numInitFeatures]),
-              let stemColumns = product([bandPixels + stemSide, 49, inChannels]),
-              let firstBottleneck = product([side, side, bottleneck])
-        else { return nil }
-        var parts = [image, stem, firstBottleneck, stemColumns]
-        var largestBlock = 0
-        for (index, layers) in blockConfig.enumerated() {
-            guard let added = product([layers, growthRate]),
-                  case (let output, false) = channels.addingReportingOverflow(added),
-                  let block = product([side, side, output]),
-                  let columns = product([bandPixels + side, 9, bottleneck]),
-                  let winograd = product([16, (side + 1) / 2, 16, bottleneck + growthRate])  // 2 x 8 parts
-            else { return nil }
-            parts += [block, columns, winograd]
-            largestBlock = max(largestBlock, block)
-            channels = output
-            if index != blockConfig.count - 1 {
-                channels /= 2
-                side /= 2
-            }
-        }
-        parts.append(largestBlock)
-        var total = 0
-        for part in parts {
-            let (sum, overflow) = total.addingReportingOverflow(part)
-            if overflow { return nil }
-            total = sum
-        }
-        return product([total, MemoryLayout<Float>.size])
+        return (ModelConfig(input: input, hidden: hidden, embed: embed, attentionDim: attentionDim, mean: mean,
+                            std: std, preprocessing: preprocessing, encoder: encoder), problems)
     }
 }

@@ -1,3 +1,6 @@
+import CXRKernels
+import CXRSupport
+import CXRWeights
 import Glibc
 
 /// The attention LSTM decoder of docs/WEIGHTS.md ("The model it defines").
@@ -13,34 +16,35 @@ import Glibc
 /// regions, P = W_ec Vᵀ, so that W_ec C_t = P alpha_t); a step then runs k hypotheses at once, each product
 /// reading its weights once for all k rows (`FewRowProduct`). The decoder is immutable and may be shared
 /// across threads; the per-call state lives in a `DecoderWorkspace`.
-final class AttentionDecoder: Sendable {
-    /// The most rows (hypotheses) one step may run: the largest beam width.
-    static let maximumRows = 64
+package final class AttentionDecoder: Sendable {
+    /// The most rows (hypotheses) one step may run: the largest beam width a search may use
+    /// (`GenerationParameters.beamWidthRange` is bounded by it).
+    package static let maximumRows = 64
 
     /// LSTM hidden size h.
-    let hiddenSize: Int
+    package let hiddenSize: Int
     /// Embedding size e.
-    let embedSize: Int
+    package let embedSize: Int
     /// Feature channels F.
-    let featureChannels: Int
+    package let featureChannels: Int
     /// Attention projection size a.
-    let attentionSize: Int
+    package let attentionSize: Int
     /// Vocabulary size V (rows of the embedding and of the logits).
-    let vocabularySize: Int
+    package let vocabularySize: Int
     /// Attention regions R per image.
-    let regionCount: Int
+    package let regionCount: Int
 
-    let weights: DecoderWeights
+    package let weights: DecoderWeights
     /// W_ih[:, :e] · E[y] for every token y, [V, 4h], when that table is at most `tokenGateLimit` floats:
     /// a step then adds one row per hypothesis instead of multiplying by the 4h x e block of W_ih (which
     /// would stream it from memory on every step). nil for large vocabularies.
-    let tokenGates: [Float]?
+    package let tokenGates: [Float]?
 
     /// Largest token-gate table precomputed, in floats (8 MiB).
-    static let tokenGateLimit = 1 << 21
+    package static let tokenGateLimit = 1 << 21
 
     /// Whether `prepare` computes P = W_ec Vᵀ ([V, R]) for each image (R <= `contextTableRegionLimit`).
-    let usesContextTable: Bool
+    package let usesContextTable: Bool
 
     /// Largest region count R for which `prepare` precomputes P. P costs R·V·F multiply-adds once per
     /// image (one GEMM) and turns W_ec C_t (k·V·F per step, streaming W_ec) into P alpha_t (k·R·V).
@@ -48,17 +52,17 @@ final class AttentionDecoder: Sendable {
     /// at R = 64 (seed-sized model, 16 steps) 2.97-3.06 ms with P against 3.11-3.15 ms without on two
     /// threads, and even on one (5.17-5.27 against 5.14-5.46 ms); at R = 16 (demo model, 60 steps) P saves
     /// 0.8-1.0 ms on two threads and 1.6 ms on one. Beyond 64 regions P grows with R, the saving does not.
-    static let contextTableRegionLimit = 64
+    package static let contextTableRegionLimit = 64
 
-    /// Wraps loaded weights, checking every array against the sizes `config` and `vocabularySize` imply.
+    /// Wraps loaded weights, checking every array against `dimensions` and `vocabularySize`.
     /// `tokenGateLimit` bounds the precomputed token-gate table (see `tokenGates`; 0 turns it off);
     /// `contextTableRegionLimit` bounds the grids that get a per-image P (see `usesContextTable`; 0 turns
     /// it off).
-    init(weights: DecoderWeights, config: ModelConfig, vocabularySize: Int,
-         tokenGateLimit: Int = AttentionDecoder.tokenGateLimit,
-         contextTableRegionLimit: Int = AttentionDecoder.contextTableRegionLimit) throws {
-        let h = config.hidden, e = config.embed, f = config.featureChannels, a = config.attentionDim
-        let r = config.regionCount
+    package init(weights: DecoderWeights, dimensions: DecoderDimensions, vocabularySize: Int,
+                 tokenGateLimit: Int = AttentionDecoder.tokenGateLimit,
+                 contextTableRegionLimit: Int = AttentionDecoder.contextTableRegionLimit) throws {
+        let h = dimensions.hidden, e = dimensions.embed, f = dimensions.featureChannels
+        let a = dimensions.attention, r = dimensions.regionCount
         for (name, value) in [("hidden", h), ("embed", e), ("feature channels", f), ("attention_dim", a),
                               ("vocabulary size", vocabularySize), ("region count", r)] {
             guard value >= 1, value <= Int(Int32.max) / 4 else {
@@ -97,40 +101,29 @@ final class AttentionDecoder: Sendable {
         attentionSize = a
         self.vocabularySize = vocabularySize
         regionCount = r
-        var kept = weights
-        kept.tokenGates = nil  // kept once, in `tokenGates`
-        self.weights = kept
+        self.weights = weights
         usesContextTable = r <= contextTableRegionLimit
-        if vocabularySize * 4 * h <= tokenGateLimit {
-            // The loader computes the table on its decoder thread; take it when it is there.
-            if let loaded = weights.tokenGates, loaded.count == vocabularySize * 4 * h {
-                tokenGates = loaded
-            } else {
-                tokenGates = Self.tokenGateTable(weights, hidden: h, embed: e, featureChannels: f,
-                                                 vocabularySize: vocabularySize)
-            }
-        } else {
-            tokenGates = nil
-        }
+        tokenGates = vocabularySize * 4 * h <= tokenGateLimit
+            ? Self.tokenGateTable(weights, hidden: h, embed: e, featureChannels: f, vocabularySize: vocabularySize)
+            : nil
+    }
+
+    /// The decoder of a weights file (its tensors validated against `DecoderWeights.expectedTensors`).
+    package convenience init(reading tensors: SafeTensorsReader, dimensions: DecoderDimensions,
+                             vocabularySize: Int) throws {
+        try self.init(weights: DecoderWeights(reading: tensors), dimensions: dimensions,
+                      vocabularySize: vocabularySize)
     }
 
     /// W_ih[:, :e] · E[y] for every token y, [V, 4h] (see `tokenGates`): one sgemm (V x 4h x e), on one
     /// OpenBLAS thread like every other BLAS call of the library (docs/ARCHITECTURE.md): OpenBLAS's
     /// spinning helper threads only cost time on a busy machine. The arrays must have the sizes the
-    /// arguments imply (`init` checks them; the loader has validated every shape).
-    static func tokenGateTable(_ weights: DecoderWeights, hidden h: Int, embed e: Int, featureChannels f: Int,
-                               vocabularySize: Int) -> [Float] {
-        precondition(weights.embedding.count == vocabularySize * e
-                     && weights.lstmInputWeight.count == 4 * h * (e + f), "token-gate table of mis-sized weights")
+    /// arguments imply (`init` has checked them).
+    private static func tokenGateTable(_ weights: DecoderWeights, hidden h: Int, embed e: Int,
+                                       featureChannels f: Int, vocabularySize: Int) -> [Float] {
         BLASThreads.apply(1)
         return DecoderMath.productTransposed(rows: vocabularySize, columns: 4 * h, depth: e,
                                              weights.embedding, lda: e, weights.lstmInputWeight, ldb: e + f)
-    }
-
-    /// The decoder of a loaded model.
-    convenience init(model: LoadedModel) throws {
-        try self.init(weights: model.weights.decoder, config: model.config,
-                      vocabularySize: model.vocabulary.count)
     }
 
     // MARK: Per image
@@ -138,7 +131,7 @@ final class AttentionDecoder: Sendable {
     /// Computes the per-image context from the encoder output V, region-major [R, F] (row r = region
     /// r = y * grid + x, holding its F channels); its products shared among up to `parts` threads (the
     /// result does not depend on it).
-    func prepare(features: [Float], parts: Int = 1) throws -> DecoderImageContext {
+    package func prepare(features: [Float], parts: Int = 1) throws -> DecoderImageContext {
         let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize, v = vocabularySize
         guard features.count == r * f else {
             throw CXRError.invalidArgument(
@@ -177,7 +170,7 @@ final class AttentionDecoder: Sendable {
     /// (h, c). Afterwards the workspace holds the new (h, c), and for each row its logits
     /// (`workspace.logits`, [rows, V]) and attention weights (`workspace.attention`, [rows, R]).
     /// Allocates nothing.
-    func step(previousTokens: [Int], context: DecoderImageContext, workspace: DecoderWorkspace) throws {
+    package func step(previousTokens: [Int], context: DecoderImageContext, workspace: DecoderWorkspace) throws {
         let k = previousTokens.count
         let h = hiddenSize, e = embedSize, f = featureChannels, a = attentionSize
         let r = regionCount, v = vocabularySize
@@ -317,8 +310,8 @@ final class AttentionDecoder: Sendable {
     /// Runs the decoder along a fixed sequence from h = c = 0: step t (0-based) is fed
     /// `previousTokens[t]`, so pass `[<start>, y_1, ..., y_{T-1}]` to get the logits that score
     /// y_1 ... y_T. Returns the logits [T, V] and the attention weights [T, R], row t from step t.
-    func teacherForcedOutputs(previousTokens: [Int], context: DecoderImageContext,
-                                     workspace: DecoderWorkspace) throws -> (logits: [Float], attention: [Float]) {
+    package func teacherForcedOutputs(previousTokens: [Int], context: DecoderImageContext,
+                                      workspace: DecoderWorkspace) throws -> (logits: [Float], attention: [Float]) {
         guard !previousTokens.isEmpty else {
             throw CXRError.invalidArgument("teacher forcing needs at least one token")
         }

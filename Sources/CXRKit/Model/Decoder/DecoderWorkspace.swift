@@ -3,13 +3,13 @@
 /// Holds up to `capacity` rows (hypotheses): their LSTM hidden and cell states, and the last step's logits
 /// and attention weights. Buffers grow on demand and are reused across steps and calls, so a step does not
 /// allocate. Not thread-safe: use one workspace from one thread at a time (a session owns one).
-final class DecoderWorkspace {
-    let hiddenSize: Int
-    let embedSize: Int
-    let featureChannels: Int
-    let attentionSize: Int
-    let vocabularySize: Int
-    let regionCount: Int
+package final class DecoderWorkspace {
+    package let hiddenSize: Int
+    package let embedSize: Int
+    package let featureChannels: Int
+    package let attentionSize: Int
+    package let vocabularySize: Int
+    package let regionCount: Int
 
     /// Rows the buffers can hold.
     private(set) var capacity: Int = 0
@@ -17,33 +17,33 @@ final class DecoderWorkspace {
     private(set) var rows: Int = 0
 
     /// h and c, [capacity, h].
-    var hidden: [Float] = []
-    var cell: [Float] = []
+    package var hidden: [Float] = []
+    package var cell: [Float] = []
     /// Second copies of h and c, used to reorder rows without allocating.
     private var spareHidden: [Float] = []
     private var spareCell: [Float] = []
     /// E[y] for each row, [capacity, e].
-    var embedded: [Float] = []
+    package var embedded: [Float] = []
     /// LSTM gate pre-activations, [capacity, 4h].
-    var gates: [Float] = []
+    package var gates: [Float] = []
     /// W_h h, [capacity, a].
-    var attentionHidden: [Float] = []
+    package var attentionHidden: [Float] = []
     /// Threads a step's products and attention are shared among (`ParallelFor` parts; set per call by
     /// `BeamSearch` from the call's `threads`). Results do not depend on it.
-    var parts = 1 {
+    package var parts = 1 {
         didSet { parts = max(1, min(parts, 64)) }
     }
     /// alpha of the last step, [capacity, R].
-    var attention: [Float] = []
+    package var attention: [Float] = []
     /// C of the last step, [capacity, F] (only computed when the image context has no P table).
-    var context: [Float] = []
+    package var context: [Float] = []
     /// Logits of the last step, [capacity, V].
-    var logits: [Float] = []
+    package var logits: [Float] = []
     /// Beam search's log-probabilities of the last step, [capacity, V].
-    var logProbabilities: [Float] = []
+    package var logProbabilities: [Float] = []
 
     /// Creates a workspace for `decoder`, with room for `capacity` rows (it grows when needed).
-    init(decoder: AttentionDecoder, capacity: Int = 1) {
+    package init(decoder: AttentionDecoder, capacity: Int = 1) {
         hiddenSize = decoder.hiddenSize
         embedSize = decoder.embedSize
         featureChannels = decoder.featureChannels
@@ -53,7 +53,7 @@ final class DecoderWorkspace {
         reserve(rows: max(1, min(capacity, AttentionDecoder.maximumRows)))
     }
 
-    func matches(_ decoder: AttentionDecoder) -> Bool {
+    package func matches(_ decoder: AttentionDecoder) -> Bool {
         hiddenSize == decoder.hiddenSize && embedSize == decoder.embedSize
             && featureChannels == decoder.featureChannels && attentionSize == decoder.attentionSize
             && vocabularySize == decoder.vocabularySize && regionCount == decoder.regionCount
@@ -61,7 +61,7 @@ final class DecoderWorkspace {
 
     /// Makes room for `count` rows (at most `AttentionDecoder.maximumRows`, checked by the caller).
     /// Keeps the current state.
-    func reserve(rows count: Int) {
+    package func reserve(rows count: Int) {
         guard count > capacity else { return }
         func grow(_ buffer: inout [Float], width: Int) {
             buffer.append(contentsOf: repeatElement(0, count: (count - capacity) * width))
@@ -81,7 +81,7 @@ final class DecoderWorkspace {
     }
 
     /// Starts `count` fresh rows with h = c = 0.
-    func resetState(rows count: Int) {
+    package func resetState(rows count: Int) {
         reserve(rows: count)
         for index in 0..<(count * hiddenSize) {
             hidden[index] = 0
@@ -92,7 +92,7 @@ final class DecoderWorkspace {
 
     /// Replaces the state by the rows `parents` (new row j = old row parents[j]), e.g. the parents of the
     /// hypotheses a beam search keeps. Each parent must be in 0..<rows.
-    func reorderState(parents: [Int]) {
+    package func reorderState(parents: [Int]) {
         precondition(parents.count <= capacity && parents.allSatisfy { $0 >= 0 && $0 < rows },
                      "decoder state reordered with parents \(parents) of \(rows) rows")
         let width = hiddenSize

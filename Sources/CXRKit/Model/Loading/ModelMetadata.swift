@@ -1,22 +1,25 @@
+import CXRSupport
+
 /// The `__metadata__` of a cxrcaption/1 weights file, parsed and validated (docs/WEIGHTS.md).
-struct ModelMetadata: Sendable {
-    static let formatVersion = "cxrcaption/1"
+package struct ModelMetadata: Sendable {
+    package static let formatVersion = "cxrcaption/1"
     static let largestVocabulary = 1_000_000
     static let largestLabelCount = 100_000
     static let knownKeys: Set<String> = [
         "format", "config", "vocab", "special_tokens", "join", "labels", "tokenizer", "name", "description",
     ]
 
-    var formatVersion: String
-    var config: ModelConfig
-    var vocabulary: Vocabulary
+    package var formatVersion: String
+    package var config: ModelConfig
+    package var vocabulary: Vocabulary
     /// nil when the file has no `labels` key (no findings head).
-    var labels: [String]?
+    package var labels: [String]?
     /// Non-fatal findings: unknown keys, duplicate tokens, a tokenizer that disagrees with the join rule.
-    var problems: [String]
+    package var problems: [String]
 
-    /// Parses the metadata entries of a safetensors header.
-    static func parse(_ entries: [(key: String, value: String)]) throws -> ModelMetadata {
+    /// Parses the metadata entries of a safetensors header; the config's encoder kind and preprocessing
+    /// version must be ones `support` has.
+    package static func parse(_ entries: [(key: String, value: String)], support: ModelSupport) throws -> ModelMetadata {
         if entries.isEmpty {
             throw CXRError.invalidModel("the file has no __metadata__; not a \(formatVersion) model")
         }
@@ -45,7 +48,7 @@ struct ModelMetadata: Sendable {
             problems.append("unknown metadata key \"\(entry.key)\" (ignored)")
         }
 
-        let (config, configProblems) = try ModelConfig.parse(metadataJSON: try required("config"))
+        let (config, configProblems) = try ModelConfig.parse(metadataJSON: try required("config"), support: support)
         problems += configProblems
 
         let tokens = try stringArray(try json("vocab"), key: "vocab", limit: largestVocabulary)
