@@ -89,6 +89,7 @@ let package = Package(
             dependencies: ["CXRKit", "CXRDecoding", "CXRIntake", "CXRSupport", "CCXRCAPI"],
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib",
+                "-Xlinker", "-soname", "-Xlinker", soname,
                 // Export the C API (cxr_*) only; the Swift runtime and the core stay private.
                 "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CCXRCAPI/exports.map",
             ])]

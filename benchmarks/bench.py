@@ -132,8 +132,17 @@ def build(args, env) -> tuple[Path, Path]:
 
 def compile_capi_bench(lib_dir: Path, binary: Path) -> Path:
     """benchmarks/capi_bench.c linked against the libcxrcaption.so in `lib_dir` (found there at run time)."""
-    if not (lib_dir / "libcxrcaption.so").exists():
-        raise SystemExit(f"no {lib_dir / 'libcxrcaption.so'} (build it, or drop --skip-build)")
+    library = lib_dir / "libcxrcaption.so"
+    if not library.exists():
+        raise SystemExit(f"no {library} (build it, or drop --skip-build)")
+    # A library with a SONAME (libcxrcaption.so.N) is found under that name at run time: link it there, as
+    # an install does. (Builds of older commits have none.)
+    dynamic = subprocess.run(["readelf", "-d", str(library)], check=True, capture_output=True, text=True).stdout
+    for line in dynamic.splitlines():
+        if "(SONAME)" in line:
+            soname = lib_dir / line.split("[", 1)[1].rstrip("]")
+            if not soname.exists():
+                soname.symlink_to(library.name)
     subprocess.run([os.environ.get("CC", "cc"), "-O2", "-std=c11", str(BENCH / "capi_bench.c"),
                     f"-I{REPO / 'include'}", f"-L{lib_dir}", "-lcxrcaption", "-lpthread",
                     f"-Wl,-rpath,{lib_dir}", "-o", str(binary)], check=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds libcxrcaption and the CLI and installs them for C, C++, pkg-config and CMake users:
 #
-#   <prefix>/lib/libcxrcaption.so
+#   <prefix>/lib/libcxrcaption.so.<version>      the library, SONAME libcxrcaption.so.N (N follows CXR_ABI_VERSION),
+#   <prefix>/lib/libcxrcaption.so.N -> .so.<version>, <prefix>/lib/libcxrcaption.so -> .so.N (the usual links)
 #   <prefix>/include/cxrcaption.h, cxrcaption.hpp
 #   <prefix>/lib/pkgconfig/cxrcaption.pc
 #   <prefix>/lib/cmake/cxrcaption/cxrcaptionConfig.cmake, cxrcaptionConfigVersion.cmake  (cxrcaption::cxrcaption)
@@ -67,10 +68,17 @@ bin="$build_dir/$config"
 if [ "$cli" = 1 ] && [ ! -f "$bin/cxrcaption-cli" ]; then echo "install.sh: no $bin/cxrcaption-cli" >&2; exit 1; fi
 
 dest="$destdir$prefix"
-substitute() { sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$1"; }
+substitute() { sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" -e "s|@SONAME@|$soname|g" "$1"; }
+
+# The SONAME is the build's (Package.swift derives it from CXR_ABI_VERSION): programs linked with
+# -lcxrcaption record it, the runtime loader finds it as a link to the versioned file.
+soname="$(readelf -d "$bin/libcxrcaption.so" | sed -nE 's/.*\(SONAME\).*\[(.*)\]/\1/p')"
+[[ "$soname" =~ ^libcxrcaption\.so\.[0-9]+$ ]] || { echo "install.sh: $bin/libcxrcaption.so has no SONAME libcxrcaption.so.N (got '$soname')" >&2; exit 1; }
 
 install -d "$dest/lib" "$dest/include" "$dest/lib/pkgconfig" "$dest/lib/cmake/cxrcaption"
-install -m 0755 "$bin/libcxrcaption.so" "$dest/lib/libcxrcaption.so"
+install -m 0755 "$bin/libcxrcaption.so" "$dest/lib/libcxrcaption.so.$version"
+ln -sfn "libcxrcaption.so.$version" "$dest/lib/$soname"
+ln -sfn "$soname" "$dest/lib/libcxrcaption.so"
 install -m 0644 include/cxrcaption.h include/cxrcaption.hpp "$dest/include/"
 substitute cxrcaption.pc.in > "$dest/lib/pkgconfig/cxrcaption.pc"
 substitute cmake/cxrcaptionConfig.cmake.in > "$dest/lib/cmake/cxrcaption/cxrcaptionConfig.cmake"

@@ -32,6 +32,12 @@ swift build --scratch-path "$build_dir" -c "$config" --product cxrcaption-test-t
 bin="$(swift build --scratch-path "$build_dir" -c "$config" --show-bin-path)"
 lib="$bin/libcxrcaption.so"
 [ -f "$lib" ] || fail "no $lib"
+# The SONAME follows CXR_ABI_VERSION (ABI 1 is .so.0). Programs linked with -lcxrcaption record it, so in the
+# build folder it is a link to the library, as an install makes it (scripts/install.sh).
+abi="$(sed -nE 's/^#define CXR_ABI_VERSION ([0-9]+)$/\1/p' include/cxrcaption.h)"
+soname="libcxrcaption.so.$((abi - 1))"
+readelf -d "$lib" | grep -q "SONAME.*\[$soname\]" || fail "$lib has no SONAME $soname (CXR_ABI_VERSION $abi)"
+ln -sfn libcxrcaption.so "$bin/$soname"
 out="$build_dir/capi-tests"
 mkdir -p "$out"
 
@@ -53,7 +59,7 @@ echo "exported: $(wc -l <<<"$exported") symbols, all cxr_*, every header functio
 needed="$(readelf -d "$lib" | awk '/NEEDED/ {print $5}' | tr -d '[]')"
 echo "NEEDED: $(tr '\n' ' ' <<<"$needed")"
 if grep -qi swift <<<"$needed"; then fail "the .so needs a Swift runtime library"; fi
-readelf -d "$lib" | grep -E 'RUNPATH|RPATH' || true
+readelf -d "$lib" | grep -E 'SONAME|RUNPATH|RPATH' || true
 
 step "C test program against include/ and the .so"
 "$cc" -std=c99 -Wall -Wextra -Werror -pedantic -O1 -I include -I examples/c \
@@ -73,8 +79,9 @@ step "C example, with the .so copied alone and the Swift toolchain's libraries h
     examples/c/caption.c examples/c/png_reader.c -o "$out/caption" -L "$bin" -lcxrcaption -lpng16 -Wl,-rpath,'$ORIGIN'
 isolated="$(mktemp -d)"
 trap 'rm -rf "$isolated"' EXIT
-cp "$lib" "$out/caption" "$isolated/"
-ldd "$isolated/libcxrcaption.so" | tee "$out/ldd.txt"
+cp "$lib" "$isolated/$soname"
+cp "$out/caption" "$isolated/"
+ldd "$isolated/$soname" | tee "$out/ldd.txt"
 if grep -q 'not found' "$out/ldd.txt"; then fail "unresolved libraries"; fi
 if grep -qi swift "$out/ldd.txt"; then fail "the .so resolves a Swift library"; fi
 swift_lib="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")/lib/swift/linux"

@@ -58,11 +58,21 @@ include/cxrcaption.hpp
 lib/cmake/cxrcaption/cxrcaptionConfig.cmake
 lib/cmake/cxrcaption/cxrcaptionConfigVersion.cmake
 lib/libcxrcaption.so
+lib/__SONAME__
+lib/libcxrcaption.so.__VERSION__
 lib/pkgconfig/cxrcaption.pc"
-installed="$(cd "$prefix" && find . -type f | sed 's|^\./||' | sort)"
+installed="$(cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | sort)"
+# The SONAME follows CXR_ABI_VERSION (ABI 1 is .so.0); the versioned file is the library's version.
+version="$(sed -nE 's/.*static let text: StaticString = "([0-9.]+)".*/\1/p' Sources/CXRKit/Support/Version.swift)"
+abi="$(sed -nE 's/^#define CXR_ABI_VERSION ([0-9]+)$/\1/p' include/cxrcaption.h)"
+soname="libcxrcaption.so.$((abi - 1))"
+expected_files="$(sed -e "s/__VERSION__/$version/" -e "s/__SONAME__/$soname/" <<<"$expected_files" | sort)"
 [ "$installed" = "$expected_files" ] || fail "installed files differ from the expected list:
 $(diff <(echo "$expected_files") <(echo "$installed"))"
 cmp include/cxrcaption.h "$prefix/include/cxrcaption.h" && cmp include/cxrcaption.hpp "$prefix/include/cxrcaption.hpp"
+readelf -d "$prefix/lib/libcxrcaption.so.$version" | grep -q "SONAME.*\[$soname\]" || fail "the library's SONAME is not $soname"
+[ "$(readlink "$prefix/lib/$soname")" = "libcxrcaption.so.$version" ] && [ "$(readlink "$prefix/lib/libcxrcaption.so")" = "$soname" ] \
+    || fail "lib/$soname -> libcxrcaption.so.$version and lib/libcxrcaption.so -> $soname expected"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 library_version="$("$python_base" -c 'import ctypes, sys
 lib = ctypes.CDLL(sys.argv[1]); lib.cxr_version.restype = ctypes.c_char_p; print(lib.cxr_version().decode())' "$prefix/lib/libcxrcaption.so")"
@@ -75,7 +85,7 @@ echo "installed $(wc -l <<<"$installed") files, version $pc_version everywhere"
 
 scripts/install.sh --prefix /opt/cxrcaption --destdir "$work/stage" --config "$config" --build-dir "$build_dir" \
     --no-build >/dev/null
-[ -f "$work/stage/opt/cxrcaption/lib/libcxrcaption.so" ] || fail "--destdir did not stage under DESTDIR/prefix"
+[ -L "$work/stage/opt/cxrcaption/lib/libcxrcaption.so" ] || fail "--destdir did not stage under DESTDIR/prefix"
 grep -qx 'prefix=/opt/cxrcaption' "$work/stage/opt/cxrcaption/lib/pkgconfig/cxrcaption.pc" \
     || fail "a staged cxrcaption.pc must name the final prefix"
 echo "--destdir staging: files under DESTDIR/prefix, cxrcaption.pc names the final prefix"
@@ -84,7 +94,7 @@ step "C example with pkg-config"
 "$cc" -std=c99 -Wall -Wextra -Werror -pedantic -I examples/c examples/c/caption.c examples/c/png_reader.c \
     -o "$work/caption-pkgconfig" $(pkg-config --cflags --libs cxrcaption libpng16) \
     -Wl,-rpath,"$(pkg-config --variable=libdir cxrcaption)"
-readelf -d "$work/caption-pkgconfig" | grep -q 'NEEDED.*\[libcxrcaption.so\]' || fail "caption does not need libcxrcaption.so"
+readelf -d "$work/caption-pkgconfig" | grep -q "NEEDED.*\[$soname\]" || fail "caption does not need $soname"
 "$work/caption-pkgconfig" "$model" "$gray_png" 3 | tee "$work/caption-pkgconfig.txt"
 grep -q '^  1\. ' "$work/caption-pkgconfig.txt" || fail "the pkg-config build printed no result"
 
@@ -93,8 +103,8 @@ cmake -S Tests/integrations/c_consumer -B "$work/c-cmake" -DCMAKE_PREFIX_PATH="$
     -DCMAKE_C_COMPILER="$cc" >"$work/c-cmake.log" || { cat "$work/c-cmake.log"; fail "cmake configure"; }
 grep "cxrcaption $pc_version from $prefix/lib/cmake/cxrcaption" "$work/c-cmake.log" || fail "CMake did not find the installed copy"
 cmake --build "$work/c-cmake" >"$work/c-build.log" || { cat "$work/c-build.log"; fail "cmake build"; }
-readelf -d "$work/c-cmake/caption" | grep -q 'NEEDED.*\[libcxrcaption.so\]' \
-    || fail "the CMake build must record libcxrcaption.so (IMPORTED_NO_SONAME), not a path"
+readelf -d "$work/c-cmake/caption" | grep -q "NEEDED.*\[$soname\]" \
+    || fail "the CMake build must record the SONAME $soname, not a path"
 "$work/c-cmake/caption" "$model" "$gray_png" 3 >"$work/caption-cmake.txt"
 cmp "$work/caption-pkgconfig.txt" "$work/caption-cmake.txt" || fail "pkg-config and CMake builds print different results"
 echo "same output as the pkg-config build"
