@@ -28,7 +28,7 @@ struct CaptionCommand: ParsableCommand {
     @Option(help: "The model (.safetensors).")
     var model: String
 
-    @Option(help: "Beam width (1...64).")
+    @Option(help: "Beam width (\(GenerationParameters.beamWidthRange.lowerBound)...\(GenerationParameters.beamWidthRange.upperBound)).")
     var beam: Int = 3
 
     @Option(help: "Impressions to print per image (1...beam).")

@@ -1,12 +1,13 @@
 import ArgumentParser
 import CXRDecoding
+import CXRSupport
 
 /// Decoding options shared by `caption` and `eval` (beam width and result count differ between them).
 struct DecodingOptions: ParsableArguments {
     @Option(help: "Longest impression in tokens, counting <end>.")
     var maxTokens: Int = 60
 
-    @Option(help: "Length penalty alpha for ranking ((5+len)/6)^alpha, 0...100; 0 = off.")
+    @Option(help: "Length penalty alpha for ranking ((5+len)/6)^alpha, \(Int(GenerationParameters.lengthPenaltyRange.lowerBound))...\(Int(GenerationParameters.lengthPenaltyRange.upperBound)); 0 = off.")
     var lengthPenalty: Double = 0
 
     @Flag(help: "Never emit the unknown-word token <nou>.")
@@ -15,8 +16,16 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Threads per image (0 = all cores).")
     var threads: Int = 0
 
-    /// Parameters with these options and the given beam width, result count and attention choice, validated.
-    func parameters(beamWidth: Int, maxResults: Int, returnAttention: Bool) throws -> GenerationParameters {
+    /// The options that set the parameters the core's messages name (`CXRError.arguments`).
+    static let optionNames = [
+        "beamWidth": "--beam", "maxResults": "--results", "maxTokens": "--max-tokens",
+        "lengthPenalty": "--length-penalty", "threads": "--threads",
+    ]
+
+    /// Parameters with these options and the given beam width, result count and attention choice, validated
+    /// by the core; its message names the option (`resultsOption` for the result count).
+    func parameters(beamWidth: Int, maxResults: Int, returnAttention: Bool,
+                    resultsOption: String = "--results") throws -> GenerationParameters {
         var parameters = GenerationParameters()
         parameters.beamWidth = beamWidth
         parameters.maxResults = maxResults
@@ -25,7 +34,13 @@ struct DecodingOptions: ParsableArguments {
         parameters.suppressUnknown = suppressUnknown
         parameters.threads = threads
         parameters.returnAttention = returnAttention
-        try parameters.validate()
+        do {
+            try parameters.validate()
+        } catch let error as CXRError {
+            var names = Self.optionNames
+            names["maxResults"] = resultsOption
+            throw error.renamingArguments { names[$0] }
+        }
         return parameters
     }
 }

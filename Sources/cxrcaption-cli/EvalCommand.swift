@@ -34,7 +34,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "K for best-of-K: results kept per image.")
     var bestOf: Int = 3
 
-    @Option(help: "Beam width (1...64; raised to --best-of when smaller; default: --best-of).")
+    @Option(help: "Beam width (\(GenerationParameters.beamWidthRange.lowerBound)...\(GenerationParameters.beamWidthRange.upperBound); raised to --best-of when smaller; default: --best-of).")
     var beam: Int?
 
     @OptionGroup var decoding: DecodingOptions
@@ -61,17 +61,12 @@ struct EvalCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard bestOf >= 1 else { throw ValidationError("--best-of \(bestOf) must be at least 1") }
-        guard GenerationParameters.beamWidthRange.contains(bestOf) else {
-            throw ValidationError("--best-of \(bestOf) is outside 1...64 (the beam width limit)")
-        }
-        if let beam, !GenerationParameters.beamWidthRange.contains(beam) {
-            throw ValidationError("--beam \(beam) is outside 1...64")
+        let widths = GenerationParameters.beamWidthRange
+        guard widths.contains(bestOf) else {
+            throw ValidationError("--best-of \(bestOf) is outside \(widths.lowerBound)...\(widths.upperBound) "
+                                  + "(the beam width limit)")
         }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be at least 1") }
-        guard decoding.threads >= 0 else {
-            throw ValidationError("--threads \(decoding.threads) is negative (0 = all cores)")
-        }
         if attention && output == nil { throw ValidationError("--attention needs --output") }
     }
 
@@ -94,7 +89,7 @@ struct EvalCommand: ParsableCommand {
         if let limit, entries.count > limit { entries = Array(entries.prefix(limit)) }
 
         let parameters = try decoding.parameters(beamWidth: max(beam ?? bestOf, bestOf), maxResults: bestOf,
-                                                 returnAttention: attention)
+                                                 returnAttention: attention, resultsOption: "--best-of")
 
         // Fail now, not after the whole run, when the per-image file cannot be written.
         if let output, !FileManager.default.createFile(atPath: output, contents: nil) {
