@@ -1,6 +1,7 @@
 import CXRKernels
 import CXRModel
 import CXRSupport
+
 import Glibc
 
 /// Beam search over an `AttentionDecoder`, exactly as docs/DECODING.md specifies (the Python reference in

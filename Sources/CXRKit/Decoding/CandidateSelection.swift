@@ -1,6 +1,3 @@
-import CXRKernels
-import CXRModel
-import CXRSupport
 /// Keeps the m best beam candidates seen so far (docs/DECODING.md, rule 3): higher score first, ties
 /// broken by the smaller flat index. Candidates must be offered in increasing flat index.
 struct CandidateSelection {

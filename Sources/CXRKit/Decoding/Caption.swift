@@ -1,26 +1,3 @@
-import CXRKernels
-import CXRModel
-import CXRSupport
-/// Options for one `generate` call (the C layer's `cxr_generate_params`).
-public struct GenerationParameters: Equatable, Sendable {
-    /// Beam width k, 1...64.
-    public var beamWidth: Int = 3
-    /// Completed hypotheses returned, 1...beamWidth.
-    public var maxResults: Int = 3
-    /// Longest sentence in tokens, counting `<end>`; 1...1024.
-    public var maxTokens: Int = 60
-    /// alpha in the length penalty ((5 + len) / 6)^alpha used to rank completed hypotheses; 0 = off.
-    public var lengthPenalty: Double = 0
-    /// Never emit `<nou>`.
-    public var suppressUnknown: Bool = false
-    /// Keep one attention map per emitted token.
-    public var returnAttention: Bool = true
-    /// Upper bound on threads for this call; 0 = all cores.
-    public var threads: Int = 0
-
-    public init() {}
-}
-
 /// One ranked impression.
 public struct Caption: Equatable, Sendable {
     /// UTF-8 text, tokens joined by the model's join rule.

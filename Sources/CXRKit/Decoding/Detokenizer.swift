@@ -1,6 +1,6 @@
-import CXRKernels
 import CXRModel
 import CXRSupport
+
 /// Token ids -> text, by the model's join rule (docs/DECODING.md, "Text").
 extension Vocabulary {
     /// The characters that make a token punctuation under the English join rule.

@@ -1,4 +1,5 @@
 import CXRModel
+
 import CXRSupport
 
 extension GenerationParameters {

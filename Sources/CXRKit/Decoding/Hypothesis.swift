@@ -1,6 +1,3 @@
-import CXRKernels
-import CXRModel
-import CXRSupport
 import Glibc
 
 /// One partial or completed sentence of a beam search.

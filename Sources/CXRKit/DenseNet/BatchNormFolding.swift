@@ -1,5 +1,3 @@
-import CXRKernels
-import CXRSupport
 
 /// Folds BatchNorm running statistics into a per-channel scale and shift:
 /// `scale = weight / sqrt(running_var + eps)`, `shift = bias - running_mean * scale`, computed in Double and

@@ -1,5 +1,4 @@
 import CXRKernels
-import CXRModel
 import CXRSupport
 
 /// The shapes of a DenseNet forward pass, derived once from a `DenseNetConfiguration` and checked for

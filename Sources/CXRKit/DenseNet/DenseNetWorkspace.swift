@@ -1,4 +1,3 @@
-import CXRModel
 import CXRSupport
 import CXRTensor
 

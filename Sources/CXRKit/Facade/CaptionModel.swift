@@ -1,4 +1,3 @@
-import CXRDecoding
 import CXRModel
 import CXRSupport
 

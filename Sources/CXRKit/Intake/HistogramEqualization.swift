@@ -1,4 +1,3 @@
-import CXRSupport
 
 /// Step 5b of intake version 1: OpenCV's `equalizeHist` definition, computed in integers
 /// (docs/INTAKE.md "Equalize").

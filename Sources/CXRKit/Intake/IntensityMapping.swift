@@ -1,4 +1,3 @@
-import CXRSupport
 
 /// Steps 2 and 3 of intake version 1 (docs/INTAKE.md): modality rescale, VOI (or the image's own range),
 /// MONOCHROME1 inversion, then rounding to a 16-bit level `0...65535` that stands for `level / 65535`.

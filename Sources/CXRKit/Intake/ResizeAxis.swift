@@ -1,4 +1,3 @@
-import CXRSupport
 
 /// The exact integer weights that resize one image axis (intake pipeline version 1, docs/INTAKE.md "Resize").
 ///

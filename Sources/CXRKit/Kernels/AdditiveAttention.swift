@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 import CVectorKernels
 
 /// Additive (Bahdanau) attention scores: score_r = w · tanh(q + k_r) for every key r, for several queries.

@@ -1,5 +1,5 @@
-import CXRSupport
 import CXRTensor
+
 /// Folded BatchNorm followed by ReLU, per channel: `y = max(0, x · scale[c] + shift[c])`.
 package enum BatchNormReLU {
     /// Writes `max(0, input · scale + shift)` to `output` (same pixels and channels). `output` may be

@@ -1,5 +1,5 @@
-import CXRSupport
 import CXRTensor
+
 /// 2-D convolution (no bias) of a channels-last input into a channels-last output.
 ///
 /// 1x1 stride-1 convolutions are one GEMM straight on the input view (its pixel stride is the GEMM's

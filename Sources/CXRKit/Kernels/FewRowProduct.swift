@@ -1,6 +1,5 @@
-import CXRSupport
-import CXRTensor
 import COpenBLAS
+
 import CVectorKernels
 
 /// `C[m, n] = A[m, k] · B[n, k]ᵀ + beta · C` for a few rows m (a beam's hypotheses) against a large

@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 import COpenBLAS
 
 /// Single-precision matrix multiply on OpenBLAS, row-major.

@@ -1,5 +1,5 @@
-import CXRSupport
 import CXRTensor
+
 /// Lowers a channels-last input to the rows of a convolution's GEMM (im2col).
 package enum Im2Col {
     /// Writes, for every output pixel of rows `outputRows` (of `outputWidth` columns), one row of

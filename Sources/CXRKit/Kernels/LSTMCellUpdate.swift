@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 import CVectorKernels
 
 /// The element-wise half of an LSTM cell (PyTorch's gate order i, f, g, o).

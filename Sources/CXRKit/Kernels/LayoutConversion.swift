@@ -1,5 +1,5 @@
-import CXRSupport
 import CXRTensor
+
 /// Conversions between PyTorch's planar layout and the channels-last views the kernels use.
 package enum LayoutConversion {
     /// Copies a planar [channels, height, width] image into a channels-last view of the same shape.

@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 import CVectorKernels
 
 /// log_softmax of one row in Float32, as PyTorch computes it: x - max - log(sum(exp(x - max))), with

@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 /// Convolution weights (no bias) rearranged for channels-last GEMM.
 ///
 /// `weights` is [outChannels, kernel · kernel · inChannels] row-major, the inner index running over

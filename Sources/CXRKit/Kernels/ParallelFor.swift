@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 /// Splits a kernel's work into parts run on several threads (`WorkerPool`), with OpenBLAS kept at one
 /// thread per call: the encoder threads over pixel bands itself, so its element-wise loops (BN-ReLU,
 /// im2col, pooling) run in parallel too, and no BLAS call waits on OpenBLAS's own thread pool.

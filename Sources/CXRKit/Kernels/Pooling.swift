@@ -1,5 +1,5 @@
-import CXRSupport
 import CXRTensor
+
 /// Max and average pooling over channels-last views, with PyTorch's semantics (floor mode).
 package enum Pooling {
     /// Output side of a pooling or convolution window: `floor((input + 2·padding - kernel) / stride) + 1`,

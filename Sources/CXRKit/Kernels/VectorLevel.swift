@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 import CVectorKernels
 
 /// The vector instruction set a C kernel (`CVectorKernels`) runs with. The library always uses `best`;

@@ -1,5 +1,5 @@
-import CXRSupport
 import CXRTensor
+
 import CVectorKernels
 
 /// 3x3, stride 1, padding 1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2015),

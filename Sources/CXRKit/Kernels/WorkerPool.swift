@@ -1,5 +1,3 @@
-import CXRSupport
-import CXRTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,4 +1,3 @@
-import CXRSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

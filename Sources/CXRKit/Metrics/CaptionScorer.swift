@@ -1,4 +1,5 @@
 import CXRSupport
+
 /// One image to score: its candidates, best-ranked first, and its reference texts.
 public struct ScoringItem: Equatable, Sendable {
     public var id: String

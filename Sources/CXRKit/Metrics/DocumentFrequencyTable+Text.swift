@@ -1,4 +1,5 @@
 import CXRSupport
+
 /// The document-frequency file format, version 1 (UTF-8 text, lines end with "\n"):
 ///
 ///     cxrcaption-document-frequency 1

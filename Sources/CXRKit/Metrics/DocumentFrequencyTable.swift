@@ -1,4 +1,5 @@
 import CXRSupport
+
 /// Document frequencies of n-grams (n = 1...4) over a reference corpus, for CIDEr's idf.
 ///
 /// A document is one image: an n-gram's document frequency is the number of images whose references

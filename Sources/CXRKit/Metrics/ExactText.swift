@@ -1,4 +1,3 @@
-import CXRSupport
 /// A string compared and hashed by its UTF-8 bytes.
 ///
 /// Swift's `String` equality is canonical equivalence ("é" precomposed equals "e" + U+0301); the reference

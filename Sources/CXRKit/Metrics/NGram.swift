@@ -1,4 +1,3 @@
-import CXRSupport
 /// The longest n-gram the metrics use (CIDEr and BLEU use n = 1...4).
 let maximumNGramOrder = 4
 

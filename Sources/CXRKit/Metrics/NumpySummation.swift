@@ -1,4 +1,3 @@
-import CXRSupport
 /// Sums doubles in the order numpy's `np.sum` / `np.mean` add a contiguous float64 array (pairwise summation
 /// with 8 accumulators in blocks of at most 128), so corpus means equal pycocoevalcap's to the last bit.
 func numpySum(_ values: ArraySlice<Double>) -> Double {

@@ -1,4 +1,3 @@
-import CXRSupport
 /// pycocoevalcap's ROUGE-L (`Rouge.calc_score`): F-measure with beta = 1.2 of the largest LCS precision and
 /// the largest LCS recall over the references (each maximum taken separately).
 ///

@@ -1,4 +1,3 @@
-import CXRSupport
 /// The metrics of one candidate (per image) or of a whole corpus.
 public struct MetricScores: Equatable, Sendable {
     /// CIDEr-D (pycocoevalcap's `Cider`), x10 scale.

@@ -1,4 +1,3 @@
-import CXRSupport
 /// How Han characters (CJK ideographs) become scoring tokens.
 public enum HanTokenization: String, Equatable, Sendable, CaseIterable {
     /// Every Han character is a token of its own (for unsegmented Chinese such as the model's output,

@@ -1,4 +1,3 @@
-import CXRSupport
 /// A channels-last (NHWC, one image) view of an activation held elsewhere.
 ///
 /// Pixel `p = y * width + x` holds `channels` consecutive floats starting at `base + p * pixelStride`.

@@ -1,4 +1,5 @@
 import CXRSupport
+
 import Glibc
 
 /// A fixed-size block of Float32 memory, zero-initialized, 64-byte aligned, owned by one object and freed

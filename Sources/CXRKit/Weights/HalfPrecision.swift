@@ -1,4 +1,3 @@
-import CXRSupport
 /// Exact conversions between Float32 and the 16-bit float formats of weights files (IEEE binary16 and
 /// bfloat16), done on bit patterns so they behave the same on every platform.
 package enum HalfPrecision {

@@ -1,4 +1,3 @@
-import CXRSupport
 /// The element types the safetensors format names in a header's `dtype` field.
 ///
 /// All are understood structurally (their sizes let offsets be validated); only `F32`, `F16` and `BF16` can be

@@ -1,4 +1,5 @@
 import CXRSupport
+
 /// A validated safetensors file held in memory, whose tensors can be read by name as Float32.
 ///
 /// This is the generic reader (any tensor names, e.g. golden fixtures); `ModelLoader` builds on the same

@@ -1,4 +1,5 @@
 import CXRSupport
+
 /// One tensor entry of a safetensors header, validated.
 package struct SafeTensorInfo: Equatable, Sendable {
     package let name: String

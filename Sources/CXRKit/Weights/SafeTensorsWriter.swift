@@ -1,4 +1,5 @@
 import CXRSupport
+
 /// Builds safetensors files from Float32 values, stored as F32, F16 or BF16 (rounded to nearest even).
 ///
 /// Used by tests that need hand-made files and by tools that dump tensors for parity checks. Tensors are

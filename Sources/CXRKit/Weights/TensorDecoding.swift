@@ -1,4 +1,3 @@
-import CXRSupport
 /// Decoding of little-endian tensor bytes into Float32 values.
 package enum TensorDecoding {
     /// Decodes `count` elements of `dtype` (F32, F16 or BF16) from `bytes`, which holds exactly

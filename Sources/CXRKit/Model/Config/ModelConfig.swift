@@ -1,4 +1,3 @@
-import CXRSupport
 
 /// The architecture and preprocessing settings of one model, as stored in the weights file's
 /// `__metadata__["config"]` (docs/WEIGHTS.md): the input the encoder takes, the decoder's sizes, and the

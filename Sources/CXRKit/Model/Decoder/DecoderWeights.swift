@@ -1,4 +1,3 @@
-import CXRSupport
 import CXRWeights
 
 /// The attention LSTM decoder's parameters after loading (Float32, row-major, PyTorch's layout).
