@@ -231,7 +231,8 @@ typedef enum cxr_pixel_format {
     CXR_PIXEL_GRAY16 = 2,
     /* One float per pixel; every value must be finite. */
     CXR_PIXEL_GRAYF32 = 3,
-    /* Three uint8_t per pixel: red, green, blue; gray = (299 R + 587 G + 114 B) / 1000. */
+    /* Three uint8_t per pixel: red, green, blue; gray = (299 R + 587 G + 114 B + 500) / 1000 (integer
+     * division: ITU-R 601-2 luma rounded half up). */
     CXR_PIXEL_RGB8 = 4,
     /* Four uint8_t per pixel: red, green, blue, alpha (alpha is ignored). */
     CXR_PIXEL_RGBA8 = 5
