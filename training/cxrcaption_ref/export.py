@@ -1,4 +1,4 @@
-"""Write and read cxrcaption/1 weights files (docs/WEIGHTS.md); import DenseNet-121 checkpoints.
+r"""Write and read cxrcaption/1 weights files (docs/WEIGHTS.md); import DenseNet-121 checkpoints.
 
 As a command:
 

@@ -1,4 +1,4 @@
-"""Evaluation glue: the files `cxrcaption eval` / `cxrcaption score` read, the two baselines, and (as a
+r"""Evaluation glue: the files `cxrcaption eval` / `cxrcaption score` read, the two baselines, and (as a
 cross-check only) candidates from the PyTorch reference.
 
     cxrcaption-evaluate --manifest DATA/manifest.jsonl --out runs/demo-en/eval \

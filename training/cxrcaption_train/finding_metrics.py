@@ -1,4 +1,4 @@
-"""Finding-level precision/recall of generated text against the rendered phantom findings, and attention
+r"""Finding-level precision/recall of generated text against the rendered phantom findings, and attention
 pointing accuracy.
 
     cxrcaption-finding-metrics --eval-dir runs/demo-en/eval \

@@ -1,4 +1,4 @@
-"""Stage 3 (optional, beyond the published recipe): self-critical fine-tuning of the decoder.
+r"""Stage 3 (optional, beyond the published recipe): self-critical fine-tuning of the decoder.
 
     cxrcaption-scst --model runs/demo-en/model.safetensors --manifest DATA/manifest.jsonl \
         --out runs/demo-en-scst [--mention-weight 1.0] [--epochs 8] [--export model.safetensors]

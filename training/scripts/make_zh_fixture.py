@@ -1,4 +1,4 @@
-"""Writes Tests/CXRKitTests/Fixtures/zh: a tiny Chinese model, a few phantoms and the PyTorch reference's
+r"""Writes Tests/CXRKitTests/Fixtures/zh: a tiny Chinese model, a few phantoms and the PyTorch reference's
 beam results on them (expected.json), for Tests/CXRKitTests/ChineseCaptionTests.swift.
 
 Run with the training virtualenv's Python (scripts/setup --training; it imports the installed cxrcaption_ref

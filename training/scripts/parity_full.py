@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Full-size parity: the Swift core (through `cxrcaption-test-tool parity`) against the PyTorch reference.
+r"""Full-size parity: the Swift core (through `cxrcaption-test-tool parity`) against the PyTorch reference.
 
     swift build -c release --product cxrcaption-test-tool
     python training/scripts/parity_full.py [--tool .build/release/cxrcaption-test-tool] \
