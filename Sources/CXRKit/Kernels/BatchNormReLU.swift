@@ -12,14 +12,23 @@ package enum BatchNormReLU {
         precondition(scale.count == input.channels && shift.count == input.channels,
                      "BatchNormReLU has \(scale.count) scales for \(input.channels) channels")
         let channels = input.channels
+        let inPlace = input.base == output.base && input.pixelStride == output.pixelStride
         scale.withUnsafeBufferPointer { scale in
             shift.withUnsafeBufferPointer { shift in
                 let scale = scale.baseAddress!, shift = shift.baseAddress!
                 for pixel in 0..<input.pixelCount {
-                    let source = input.base + pixel * input.pixelStride
                     let destination = output.base + pixel * output.pixelStride
-                    for channel in 0..<channels {
-                        destination[channel] = max(source[channel] * scale[channel] + shift[channel], 0)
+                    if inPlace {
+                        // One pointer: each element is read, then written, so the loop vectorizes without
+                        // the overlap checks two pointers would need (which an in-place call fails).
+                        for channel in 0..<channels {
+                            destination[channel] = max(destination[channel] * scale[channel] + shift[channel], 0)
+                        }
+                    } else {
+                        let source = input.base + pixel * input.pixelStride
+                        for channel in 0..<channels {
+                            destination[channel] = max(source[channel] * scale[channel] + shift[channel], 0)
+                        }
                     }
                 }
             }
