@@ -2,7 +2,7 @@ import XCTest
 @testable import CXRDenseNet
 @testable import CXRWeights
 
-final class WeightsModelLoaderTests: XCTestCase {
+final class WeightsModelFileTests: XCTestCase {
     // MARK: Happy path
 
     func testLoadsTinyModelIntoTheRightStructs() throws {

@@ -4,8 +4,8 @@
  *
  * MODEL is the golden small model; FIXTURE_DIR holds the PNG fixtures (Tests/c/fixtures); REAL_CXR_DIR, when
  * given and present, is ../shared/data/real-cxr (every PNG in its subfolders is captioned). --dump writes the
- * results for the fixtures in the canonical form that `cxrcaption capi-parity` writes from the Swift API, so
- * that the test script can compare the two byte for byte.
+ * results for the fixtures in the canonical form that `cxrcaption-test-tool capi-parity` writes from the Swift
+ * API, so that the test script can compare the two byte for byte.
  *
  * Prints one line per bad-input case and a closing "N passed, N failed" line; exits non-zero on any failure. */
 #define _POSIX_C_SOURCE 200809L
@@ -259,7 +259,7 @@ static int same_results(const results_copy *a, const results_copy *b) {
     return 1;
 }
 
-/* The canonical dump shared with `cxrcaption capi-parity` (numbers as IEEE-754 bit patterns in hex). */
+/* The canonical dump shared with `cxrcaption-test-tool capi-parity` (numbers as IEEE-754 bit patterns in hex). */
 static void dump_results(FILE *out, const char *name, const results_copy *results) {
     fprintf(out, "image %s results %d\n", name, results->count);
     for (int32_t i = 0; i < results->count; i++) {

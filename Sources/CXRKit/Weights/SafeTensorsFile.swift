@@ -2,8 +2,8 @@ import CXRSupport
 
 /// A validated safetensors file held in memory, whose tensors can be read by name as Float32.
 ///
-/// This is the generic reader (any tensor names, e.g. golden fixtures); `ModelLoader` builds on the same
-/// validation and adds the cxrcaption/1 model rules.
+/// The whole-file reader for any tensor names and dtypes (the golden fixtures' cases, integer tensors);
+/// models are read tensor by tensor through `SafeTensorsReader`, on the same header validation.
 package struct SafeTensorsFile: Sendable {
     private let bytes: [UInt8]
     private let layout: SafeTensorsLayout
