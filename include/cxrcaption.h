@@ -253,8 +253,8 @@ typedef struct cxr_image {
     uint32_t struct_size;
     /* A cxr_pixel_format. Default CXR_PIXEL_GRAY8. */
     int32_t format;
-    /* The first row. The buffer must hold row_bytes x (height - 1) + width x bytes-per-pixel bytes. For
-     * GRAY16 and GRAYF32 it must be aligned to the sample size. */
+    /* The first row. The buffer must hold row_bytes x (height - 1) + width x bytes-per-pixel bytes. It need
+     * not be aligned (GRAY16 and GRAYF32 samples are read unaligned). */
     const void *pixels;
     /* In pixels, CXR_MIN_IMAGE_SIDE ..= CXR_MAX_IMAGE_SIDE. */
     int32_t width;

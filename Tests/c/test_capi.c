@@ -629,8 +629,9 @@ static void test_bad_images(cxr_session *session, const cxr_image *good) {
               (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.bits_stored = 0));
     BAD_IMAGE_NAMING("bits_stored 17 (GRAY16)", "image bits_stored 17", CXR_E_INVALID_IMAGE,
               (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.bits_stored = 17));
-    BAD_IMAGE_NAMING("GRAY16 pixels misaligned", "row_bytes", CXR_E_INVALID_IMAGE,
-              (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.row_bytes = 0,
+    /* One row fewer, so that the span starting a byte late stays inside the buffer. */
+    BAD_IMAGE("GRAY16 pixels not aligned (accepted: samples are read unaligned)", CXR_OK,
+              (image.format = CXR_PIXEL_GRAY16, image.width /= 2, image.height -= 1, image.row_bytes = 0,
                image.pixels = (const uint8_t *)good->pixels + 1));
     BAD_IMAGE("unknown photometric 2", CXR_E_INVALID_IMAGE, image.photometric = 2);
     BAD_IMAGE_NAMING("rescale_slope NaN", "image rescale_slope nan", CXR_E_INVALID_IMAGE, image.rescale_slope = NAN);

@@ -52,7 +52,7 @@ package enum IntakeValidation {
     }
 
     /// Every rule of docs/INTAKE.md "Limits" that can be checked without reading the pixels (GRAYF32 samples
-    /// are checked as intake reads them).
+    /// are checked as intake reads them). Samples need no alignment: intake reads them unaligned.
     package static func check(pixels: UnsafeRawBufferPointer, descriptor d: ImageDescriptor, size: Int) throws {
         guard sizeLimits.contains(size) else {
             throw CXRError.invalidArgument("input size \(size) is outside \(sizeLimits.lowerBound)...\(sizeLimits.upperBound)")
@@ -62,14 +62,6 @@ package enum IntakeValidation {
             throw CXRError.invalidImage(
                 "image buffer holds \(pixels.count) bytes but width \(d.width), height \(d.height), "
                     + "rowBytes \(d.rowBytes) need \(needed)", arguments: "rowBytes")
-        }
-        if d.format == .gray16 || d.format == .grayFloat32 {
-            let sample = d.format.bytesPerPixel
-            guard UInt(bitPattern: pixels.baseAddress) % UInt(sample) == 0, d.rowBytes % sample == 0 else {
-                throw CXRError.invalidImage(
-                    "image pixels and rowBytes \(d.rowBytes) must be multiples of the \(sample)-byte sample size",
-                    arguments: "rowBytes")
-            }
         }
         if d.format == .gray16, !(1...16).contains(d.bitsStored) {
             throw CXRError.invalidImage("image bitsStored \(d.bitsStored) is outside 1...16", arguments: "bitsStored")

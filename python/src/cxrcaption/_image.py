@@ -69,8 +69,7 @@ def describe(pixels, *, width=None, height=None, format=None, row_bytes=0, bits_
         if format is None:
             format = inferred
         height, width = array.shape[:2]
-        # A row stride that is not a multiple of the sample size cannot happen after rows_packed; the
-        # library also checks alignment. row_bytes given by the caller wins (to test the library's checks).
+        # row_bytes given by the caller wins (to test the library's checks).
         row_bytes = row_bytes or array.strides[0]
         image.pixels = array.ctypes.data if array.size else None
         owner = array
