@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "CXRKernels", dependencies: ["CXRTensor", "CXRSupport", "COpenBLAS", "CVectorKernels"],
                 path: "Sources/CXRKit/Kernels"),
         .target(name: "CXRWeights", dependencies: ["CXRSupport"], path: "Sources/CXRKit/Weights"),
-        .target(name: "CXRModel", dependencies: ["CXRWeights", "CXRKernels", "CXRTensor", "CXRSupport"],
+        .target(name: "CXRModel", dependencies: ["CXRWeights", "CXRKernels", "CXRSupport"],
                 path: "Sources/CXRKit/Model"),
         .target(name: "CXRDenseNet",
                 dependencies: ["CXRModel", "CXRWeights", "CXRKernels", "CXRTensor", "CXRSupport"],
@@ -77,7 +77,7 @@ let package = Package(
                 path: "Sources/CXRKit/Decoding"),
         .target(name: "CXRIntake", dependencies: ["CXRSupport"], path: "Sources/CXRKit/Intake"),
         .target(name: "CXRKit",
-                dependencies: ["CXRModel", "CXRDenseNet", "CXRDecoding", "CXRIntake", "CXRWeights", "CXRSupport"],
+                dependencies: ["CXRModel", "CXRDenseNet", "CXRDecoding", "CXRIntake", "CXRKernels", "CXRSupport"],
                 path: "Sources/CXRKit/Facade"),
         .target(name: "CXRMetrics", dependencies: ["CXRSupport"], path: "Sources/CXRKit/Metrics"),
 
