@@ -62,6 +62,11 @@
  *   A size the library does not know (0, not a multiple of 8, or larger than the library's own struct) is
  *   rejected with CXR_E_UNSUPPORTED_STRUCT_SIZE. These structs assume a 64-bit platform.
  * - Strings are UTF-8 and NUL-terminated.
+ * - Results are finite or the call fails: every value returned with CXR_OK is a real number (probabilities in
+ *   0 ..= 1, log-probabilities and scores finite and <= 0, attention rows summing to 1). A model whose weights
+ *   overflow Float32 on an image makes the call return CXR_E_INVALID_MODEL with a message naming where
+ *   ("encoder output is not finite (first at denseblock2)"); weights above 1e9 in magnitude are refused when
+ *   the model loads. A result may have no tokens (text "") when the model's best first token is <end>.
  */
 #ifndef CXRCAPTION_H
 #define CXRCAPTION_H
@@ -97,7 +102,8 @@ typedef enum cxr_status {
     CXR_E_INVALID_ARGUMENT = 1,
     /* A file could not be opened or read. */
     CXR_E_IO = 2,
-    /* The weights are malformed, inconsistent, or not a cxrcaption model. */
+    /* The weights are malformed, inconsistent, or not a cxrcaption model; or they overflow Float32 on the
+     * image being run (the message names where). */
     CXR_E_INVALID_MODEL = 3,
     /* The image description or its pixels are not acceptable (sizes, format, window, NaN/Inf). */
     CXR_E_INVALID_IMAGE = 4,
@@ -348,7 +354,8 @@ void cxr_session_free(cxr_session *session);
  * call starts, also when it fails (then the session holds none). `params` may be NULL for the defaults.
  * Errors: CXR_E_INVALID_ARGUMENT (NULL session or image, a parameter out of range),
  * CXR_E_UNSUPPORTED_STRUCT_SIZE, CXR_E_INVALID_IMAGE, CXR_E_ABORTED (the session stays usable),
- * CXR_E_OUT_OF_MEMORY. One thread at a time per session. */
+ * CXR_E_INVALID_MODEL (the weights overflow Float32 on this image), CXR_E_OUT_OF_MEMORY. One thread at a time
+ * per session. */
 cxr_status cxr_generate(cxr_session *session, const cxr_image *image, const cxr_generate_params *params);
 
 /* Writes "what the model saw": the input_size x input_size equalized 8-bit image, row-major, into
@@ -362,7 +369,8 @@ cxr_status cxr_preprocess(cxr_session *session, const cxr_image *image, uint8_t 
  * params->n_threads and the abort callback (params may be NULL); the other fields are ignored, not checked,
  * so a zeroed struct with struct_size set is fine. Does not touch the session's results.
  * Errors: CXR_E_INVALID_ARGUMENT (NULL, out_count too small, the model has no findings head),
- * CXR_E_UNSUPPORTED_STRUCT_SIZE, CXR_E_INVALID_IMAGE, CXR_E_ABORTED, CXR_E_OUT_OF_MEMORY.
+ * CXR_E_UNSUPPORTED_STRUCT_SIZE, CXR_E_INVALID_IMAGE, CXR_E_ABORTED, CXR_E_INVALID_MODEL (the weights
+ * overflow Float32 on this image), CXR_E_OUT_OF_MEMORY.
  * One thread at a time per session. */
 cxr_status cxr_findings(cxr_session *session, const cxr_image *image, const cxr_generate_params *params,
                         float *out_probabilities, size_t out_count);

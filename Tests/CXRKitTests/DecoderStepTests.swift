@@ -1,4 +1,5 @@
 import XCTest
+@testable import CXRDecoding
 @testable import CXRModel
 @testable import CXRSupport
 
@@ -250,6 +251,36 @@ final class DecoderStepTests: XCTestCase {
         }
     }
 
+    /// Features large enough that the decoder's sums overflow: an error naming where, never NaN logits.
+    func testNonFiniteContextAndLogitsAreErrors() throws {
+        var weights = makeRandomDecoderWeights(sizes, seed: 3)
+        weights.attentionFeature = [Float](repeating: 1, count: weights.attentionFeature.count)
+        let huge = [Float](repeating: 1e38, count: sizes.regions * sizes.features)  // 6 x 1e38 overflows
+        let decoder = try AttentionDecoder(weights: weights, dimensions: sizes.dimensions,
+                                           vocabularySize: sizes.vocabulary)
+        assertCXRError(.invalidModel, "decoder image context (W_v V) is not finite") {
+            try decoder.prepare(features: huge)
+        }
+        // W_v V small, W_ec V too large: P is where it overflows; without P, the step's logits are.
+        weights.attentionFeature = [Float](repeating: 0, count: weights.attentionFeature.count)
+        weights.outputContext = [Float](repeating: 1e9, count: weights.outputContext.count)
+        let large = [Float](repeating: 1e30, count: sizes.regions * sizes.features)
+        let withTable = try AttentionDecoder(weights: weights, dimensions: sizes.dimensions,
+                                             vocabularySize: sizes.vocabulary)
+        assertCXRError(.invalidModel, "decoder image context (P = W_ec V) is not finite") {
+            try withTable.prepare(features: large)
+        }
+        let withoutTable = try AttentionDecoder(weights: weights, dimensions: sizes.dimensions,
+                                                vocabularySize: sizes.vocabulary, contextTableRegionLimit: 0)
+        let context = try withoutTable.prepare(features: large)
+        let vocabulary = Vocabulary(tokens: (0..<sizes.vocabulary).map { "t\($0)" }, padID: 0, startID: 1, endID: 2,
+                                    unknownID: 3, join: .spaceSeparated)
+        assertCXRError(.invalidModel, "decoder logits are not finite at step 1") {
+            try BeamSearch.run(decoder: withoutTable, context: context, vocabulary: vocabulary,
+                               parameters: GenerationParameters(), workspace: DecoderWorkspace(decoder: withoutTable))
+        }
+    }
+
     func testRejectsWeightsOfTheWrongSize() throws {
         var weights = makeRandomDecoderWeights(sizes, seed: 1)
         weights.outputContext.removeLast()
@@ -280,6 +311,10 @@ final class DecoderFindingsHeadTests: XCTestCase {
         XCTAssertThrowsError(try head.probabilities(meanFeatures: [1])) {
             XCTAssertEqual($0 as? CXRError, CXRError(.invalidArgument,
                 "findings head got 1 mean features, expected 6"))
+        }
+        assertCXRError(.invalidModel, "findings head output is not finite") {
+            try FindingsHead(weight: [Float](repeating: 1e9, count: 18), bias: [0, 0, 0], featureChannels: 6)
+                .probabilities(meanFeatures: [Float](repeating: 1e30, count: 6))
         }
         XCTAssertThrowsError(try FindingsHead(weight: [1, 2], bias: [0], featureChannels: 6)) {
             XCTAssertEqual(($0 as? CXRError)?.kind, .invalidModel)

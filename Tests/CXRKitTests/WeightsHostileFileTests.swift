@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+@testable import CXRIntake
+@testable import CXRKit
 @testable import CXRDenseNet
 @testable import CXRModel
 @testable import CXRSupport
@@ -154,6 +156,45 @@ final class WeightsHostileFileTests: XCTestCase {
         let position = half.tensors.firstIndex { $0.name == "decoder.embedding.weight" }!
         half.tensors[position].values[5] = 1e6  // finite in F32, infinite in F16
         assertCXRError(.invalidModel, "tensor decoder.embedding.weight[5] is inf") { try half.load() }
+    }
+
+    // MARK: Finite but implausible or overflowing weights
+
+    func testImplausiblyLargeWeightsAreRefusedAtLoad() {
+        for (name, value) in [("encoder.features.conv0.weight", Float(3e38)), ("decoder.out_h.weight", -3e38),
+                              ("findings.weight", 2e9)] {
+            var tiny = TinyModel(withFindings: true)
+            let position = tiny.tensors.firstIndex { $0.name == name }!
+            tiny.tensors[position].values[2] = value
+            assertCXRError(.invalidModel, "tensor \(name)[2] is \(value); model parameters must be finite and at "
+                           + "most 1e+09 in magnitude") { try tiny.load() }
+            assertCXRError(.invalidModel, "at most 1e+09") { try tiny.captionModel() }
+        }
+        var atTheBound = TinyModel()
+        atTheBound.tensors[0].values[0] = 1e9
+        XCTAssertNoThrow(try atTheBound.load())
+    }
+
+    func testWeightsThatOverflowOnAnImageGiveAnErrorNotNaN() throws {
+        // Every convolution at 1e8: within the bound, but the products reach infinity within a few layers.
+        var tiny = TinyModel(withFindings: true)
+        for index in tiny.tensors.indices where tiny.tensors[index].name.contains(".conv") {
+            tiny.tensors[index].values = [Float](repeating: 1e8, count: tiny.tensors[index].values.count)
+        }
+        let session = try CaptionSession(model: try tiny.captionModel())
+        let pixels = (0..<(64 * 64)).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let image = ImageDescriptor(width: 64, height: 64, format: .gray8)
+        for call in ["findings", "generate"] {
+            assertCXRError(.invalidModel, "encoder output is not finite (first at denseblock2)") {
+                try pixels.withUnsafeBytes { bytes in
+                    if call == "findings" {
+                        _ = try session.findings(pixels: bytes, image: image)
+                    } else {
+                        _ = try session.generate(pixels: bytes, image: image)
+                    }
+                }
+            }
+        }
     }
 
     // MARK: NUL characters

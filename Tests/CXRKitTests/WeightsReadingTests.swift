@@ -9,17 +9,17 @@ final class WeightsReadingTests: XCTestCase {
     func testFirstNonFinite() {
         for count in [0, 1, 7, 8, 9, 100] {
             var values = (0..<count).map { Float($0) - 50 }
-            values.withUnsafeBufferPointer { XCTAssertNil(TensorDecoding.firstNonFinite($0)) }
+            values.withUnsafeBufferPointer { XCTAssertNil(FloatScan.firstNonFinite($0)) }
             for bad in [Float.infinity, -.infinity, .nan, Float(bitPattern: 0xFFC0_0001)] where count > 0 {
                 for position in Set([0, count / 2, count - 1]) {
                     var copy = values
                     copy[position] = bad
                     if position + 1 < count { copy[count - 1] = .greatestFiniteMagnitude }
-                    copy.withUnsafeBufferPointer { XCTAssertEqual(TensorDecoding.firstNonFinite($0), position) }
+                    copy.withUnsafeBufferPointer { XCTAssertEqual(FloatScan.firstNonFinite($0), position) }
                 }
             }
             values = values.map { $0 * 1e30 }  // large but finite
-            values.withUnsafeBufferPointer { XCTAssertNil(TensorDecoding.firstNonFinite($0)) }
+            values.withUnsafeBufferPointer { XCTAssertNil(FloatScan.firstNonFinite($0)) }
         }
     }
 

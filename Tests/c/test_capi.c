@@ -153,6 +153,42 @@ static bytes copy_bytes(bytes source) {
     return result;
 }
 
+/* A copy of an F32 model with `count` values (every value when count < 0) of each tensor whose name contains
+ * `part` set to `value`: finite but huge weights, for the "finite results or an error" rows. */
+static bytes model_with_values(bytes model, const char *part, float value, long count) {
+    uint64_t header_length = 0;
+    for (int i = 7; i >= 0; i--) header_length = (header_length << 8) | model.data[i];
+    REQUIRE(8 + header_length <= model.size, "model header length");
+    bytes result = copy_bytes(model);
+    char *header = (char *)malloc(header_length + 1);
+    memcpy(header, model.data + 8, header_length);
+    header[header_length] = '\0';
+    int changed = 0;
+    for (char *name = strchr(header, '"'); name != NULL; name = strchr(name + 1, '"')) {
+        char *end = strchr(name + 1, '"');
+        if (end == NULL) break;
+        char tensor[512];
+        size_t length = (size_t)(end - name - 1);
+        if (length >= sizeof tensor) length = sizeof tensor - 1;
+        memcpy(tensor, name + 1, length);
+        tensor[length] = '\0';
+        if (strncmp(end, "\":{\"dtype\":\"F32\"", 16) == 0 && strstr(tensor, part) != NULL) {
+            char *offsets = strstr(end, "\"data_offsets\":[");
+            REQUIRE(offsets != NULL, "no data_offsets after a tensor name");
+            char *after = NULL;
+            unsigned long long first = strtoull(offsets + 16, &after, 10), last = strtoull(after + 1, NULL, 10);
+            unsigned char *data = result.data + 8 + header_length + first;
+            long values = (long)((last - first) / 4);
+            for (long i = 0; i < values && (count < 0 || i < count); i++) memcpy(data + 4 * i, &value, 4);
+            changed++;
+        }
+        name = end;
+    }
+    free(header);
+    REQUIRE(changed > 0, "no F32 tensor named *%s* in the model", part);
+    return result;
+}
+
 /* A decoded PNG and a cxr_image describing it. */
 typedef struct test_image {
     char name[256];
@@ -542,6 +578,17 @@ static void test_bad_models(bytes golden, const char *temp_dir) {
     BAD_EDITED_MODEL("unknown format", "cxrcaption/9", "cxrcaption/1", "cxrcaption/9");
     BAD_EDITED_MODEL("config not JSON", "config", "\"config\":\"{", "\"config\":\"x{");
 
+    /* Finite but implausible weights are refused at load, wherever they are (3e38 would overflow the first
+     * sum it enters). */
+    {
+        bytes huge = model_with_values(golden, "encoder.features.conv0.weight", 3e38f, 1);
+        BAD_MEMORY_MODEL("an encoder weight of 3e38", CXR_E_INVALID_MODEL, "at most", huge.data, huge.size);
+        free(huge.data);
+        huge = model_with_values(golden, "decoder.out_h.weight", -3e38f, 1);
+        BAD_MEMORY_MODEL("a decoder weight of -3e38", CXR_E_INVALID_MODEL, "at most", huge.data, huge.size);
+        free(huge.data);
+    }
+
     /* Use after a failed load: the handle is NULL, and every call that takes it says so. */
     model = (cxr_model *)(uintptr_t)1;
     cxr_model_load("/nonexistent/model.safetensors", &model);
@@ -913,6 +960,29 @@ static void test_happy_path(cxr_session *session, test_image *images, int image_
     }
 }
 
+/* Weights within the load-time bound that still overflow Float32 on a real image: every call that would
+ * return them fails with CXR_E_INVALID_MODEL naming where, never CXR_OK with NaN or an empty caption. */
+static void test_overflowing_model(bytes golden, const cxr_image *image) {
+    printf("weights that overflow Float32\n");
+    bytes overflowing = model_with_values(golden, ".conv", 1e8f, -1);
+    cxr_model *model = NULL;
+    cxr_session *session = NULL;
+    CHECK_OK(cxr_model_load_from_memory(overflowing.data, overflowing.size, &model));
+    CHECK_OK(cxr_session_create(model, &session));
+    float probabilities[16];
+    expected_words = "encoder output is not finite (first at ";
+    CASE("findings on convolutions of 1e8", CXR_E_INVALID_MODEL,
+         cxr_findings(session, image, NULL, probabilities, 16));
+    expected_words = "encoder output is not finite (first at ";
+    CASE("generate on convolutions of 1e8", CXR_E_INVALID_MODEL, cxr_generate(session, image, NULL));
+    int32_t count = -1;
+    CHECK_OK(cxr_result_count(session, &count));
+    CHECK(count == 0, "a failed generate left %d results", count);
+    cxr_session_free(session);
+    cxr_model_free(model);
+    free(overflowing.data);
+}
+
 static void test_preprocess_and_findings(cxr_session *session, test_image *images, int image_count) {
     printf("preprocess and findings\n");
     size_t side = (size_t)info.input_size;
@@ -1201,6 +1271,8 @@ int main(int argc, char **argv) {
     }
     REQUIRE(images[0].image.format == CXR_PIXEL_GRAY8 && images[1].image.format == CXR_PIXEL_RGB8,
             "fixture formats changed");
+
+    test_overflowing_model(golden, &images[0].image);
 
     cxr_session *session = NULL;
     REQUIRE(cxr_session_create(model_under_test, &session) == CXR_OK, "cxr_session_create: %s", cxr_last_error());

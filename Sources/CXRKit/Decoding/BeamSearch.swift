@@ -65,6 +65,7 @@ package enum BeamSearch {
         for step in 1...parameters.maxTokens {
             if let shouldAbort, shouldAbort() { throw CXRError.aborted }
             try decoder.step(previousTokens: previousTokens, context: context, workspace: workspace)
+            try checkFinite(rows: live.count, width: vocabularySize, step: step, workspace: workspace)
             logSoftmaxRows(live.count, width: vocabularySize, workspace: workspace)
 
             selection.reset(keeping: width - completed.count)
@@ -124,6 +125,19 @@ package enum BeamSearch {
             return left < right
         }
         return order.prefix(parameters.maxResults).map { completed[$0] }
+    }
+
+    /// Throws `invalidModel` unless the step's logits are finite: weights that overflow Float32 would make
+    /// every candidate NaN, and the search would then "choose" `<end>` and return an empty caption as a
+    /// success. One scan of rows x V floats per step, beside the step's products over the same V.
+    static func checkFinite(rows: Int, width: Int, step: Int, workspace: DecoderWorkspace) throws {
+        let bad = workspace.logits.withUnsafeBufferPointer {
+            FloatScan.firstNonFinite(UnsafeBufferPointer(rebasing: $0[0..<(rows * width)]))
+        }
+        if bad != nil {
+            throw CXRError.invalidModel("decoder logits are not finite at step \(step): the model's weights "
+                                        + "overflow Float32 on this image")
+        }
     }
 
     /// log_softmax of each of the first `rows` rows of `workspace.logits` into `workspace.logProbabilities`,

@@ -124,6 +124,28 @@ package final class DenseNetEncoder: ImageEncoder {
         }
     }
 
+    /// The first stage whose output in `workspace` holds a non-finite value, in forward order: the stem
+    /// (conv0, norm0, pool0), each transition (the first channels of the next block's buffer), each dense
+    /// block; "norm5" when every buffer is finite (then only the last BatchNorm overflowed).
+    package func firstNonFiniteStage(workspace: DenseNetWorkspace) -> String? {
+        func nonFinite(_ view: FeatureMapView) -> Bool {
+            for pixel in 0..<view.pixelCount {
+                let values = UnsafeBufferPointer(start: view.base + pixel * view.pixelStride, count: view.channels)
+                if FloatScan.firstNonFinite(values) != nil { return true }
+            }
+            return false
+        }
+        let stem = FeatureMapView(base: workspace.stem.pointer, height: plan.stemSide, width: plan.stemSide,
+                                  channels: plan.stemChannels)
+        if nonFinite(stem) { return "conv0" }
+        for (index, block) in plan.blocks.enumerated() {
+            let buffer = workspace.blockView(index)
+            if index > 0, nonFinite(buffer.channels(0..<block.inputChannels)) { return "transition\(index)" }
+            if nonFinite(buffer) { return "denseblock\(index + 1)" }
+        }
+        return "norm5"
+    }
+
     /// What `encode` reads: [inChannels, inputSize, inputSize].
     package var input: EncoderInput { configuration.input }
     /// Channels of V (F).

@@ -14,6 +14,11 @@ package enum SafeTensorsSource: @unchecked Sendable {
 /// tensor is read straight into the array (or buffer) that keeps it, so the file is never held in memory
 /// as a whole.
 package struct SafeTensorsReader: Sendable {
+    /// The largest parameter magnitude a read accepts: far above any trained weight, far below what
+    /// overflows Float32 within one layer. A file holding 3e38 is refused here rather than turning into
+    /// infinities, and then NaN, in the forward pass.
+    package static let largestMagnitude: Float = 1e9
+
     package let layout: SafeTensorsLayout
     private let source: SafeTensorsSource
     private let index: [String: SafeTensorInfo]
@@ -61,15 +66,16 @@ package struct SafeTensorsReader: Sendable {
         }
     }
 
-    /// Reads `tensor` into `output` (exactly its element count) and checks that every value is finite.
+    /// Reads `tensor` into `output` (exactly its element count) and checks that every value is finite and at
+    /// most `largestMagnitude` in magnitude.
     package func read(_ tensor: SafeTensorInfo, into output: UnsafeMutableBufferPointer<Float>) throws {
         switch source {
         case .memory(let bytes): try layout.read(tensor, in: bytes, into: output)
         case .file(let file): try layout.read(tensor, from: file, into: output)
         }
-        if let bad = TensorDecoding.firstNonFinite(UnsafeBufferPointer(output)) {
+        if let bad = FloatScan.firstOutside(magnitude: Self.largestMagnitude, UnsafeBufferPointer(output)) {
             throw CXRError.invalidModel("tensor \(tensor.name)[\(bad)] is \(output[bad]); model parameters must "
-                + "be finite")
+                + "be finite and at most \(Self.largestMagnitude) in magnitude")
         }
     }
 }

@@ -41,26 +41,4 @@ package enum TensorDecoding {
             preconditionFailure("not a float dtype")
         }
     }
-
-    /// The index of the first value that is infinite or NaN, if any. The scan for "any" is branch-free
-    /// integer arithmetic eight values at a time: adding 1 to an exponent field of all ones (and only to
-    /// that) carries into the sign bit. Only a tensor with such a value pays for finding which.
-    package static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
-        typealias Lanes = SIMD8<UInt32>
-        let exponentMask = Lanes(repeating: 0x7F80_0000), exponentOne = Lanes(repeating: 0x0080_0000)
-        var carries = Lanes()
-        var index = 0
-        if let base = values.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            while index + 8 <= values.count {
-                carries |= (raw.loadUnaligned(fromByteOffset: index * 4, as: Lanes.self) & exponentMask) &+ exponentOne
-                index += 8
-            }
-        }
-        var carry = carries[0] | carries[1] | carries[2] | carries[3] | carries[4] | carries[5] | carries[6]
-            | carries[7]
-        for tail in index..<values.count { carry |= (values[tail].bitPattern & 0x7F80_0000) &+ 0x0080_0000 }
-        guard carry & 0x8000_0000 != 0 else { return nil }
-        return values.firstIndex { !$0.isFinite }
-    }
 }

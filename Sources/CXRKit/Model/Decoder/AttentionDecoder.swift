@@ -130,7 +130,7 @@ package final class AttentionDecoder: Sendable {
 
     /// Computes the per-image context from the encoder output V, region-major [R, F] (row r = region
     /// r = y * grid + x, holding its F channels); its products shared among up to `parts` threads (the
-    /// result does not depend on it).
+    /// result does not depend on it). Throws `invalidModel` when the context is not finite.
     package func prepare(features: [Float], parts: Int = 1) throws -> DecoderImageContext {
         let r = regionCount, f = featureChannels, a = attentionSize, h = hiddenSize, v = vocabularySize
         guard features.count == r * f else {
@@ -158,6 +158,11 @@ package final class AttentionDecoder: Sendable {
         if usesContextTable {
             contextLogits = DecoderMath.productTransposed(rows: v, columns: r, depth: f, weights.outputContext,
                                                           lda: f, features, ldb: f, parts: parts)
+        }
+        for (name, values) in [("W_v V", projected), ("gates", constantGates), ("P = W_ec V", contextLogits ?? [])]
+        where values.withUnsafeBufferPointer({ FloatScan.firstNonFinite($0) }) != nil {
+            throw CXRError.invalidModel("decoder image context (\(name)) is not finite: the model's weights "
+                                        + "overflow Float32 on this image")
         }
         return DecoderImageContext(regionCount: r, featureChannels: f, features: features,
                                    meanFeatures: mean, projectedFeatures: projected,

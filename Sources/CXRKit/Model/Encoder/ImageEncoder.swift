@@ -1,3 +1,5 @@
+import CXRSupport
+
 /// What an encoder takes: the normalized model input, [channels, size, size].
 package struct EncoderInput: Equatable, Sendable {
     /// Image channels (1, or 3 for ImageNet-style weights).
@@ -39,9 +41,15 @@ package protocol ImageEncoder: Sendable {
     /// `shouldAbort` is polled between stages; returning true throws `CXRError.aborted`.
     func encode(input: UnsafePointer<Float>, workspace: Workspace, output: UnsafeMutablePointer<Float>,
                 threads: Int, shouldAbort: (() -> Bool)?) throws
+
+    /// After an `encode` whose output was not finite: the stage where `workspace` first holds a non-finite
+    /// value ("denseblock3"), or nil when the encoder cannot tell. Only called on that failure.
+    func firstNonFiniteStage(workspace: Workspace) -> String?
 }
 
 extension ImageEncoder {
+    package func firstNonFiniteStage(workspace: Workspace) -> String? { nil }
+
     /// Regions R of V.
     package var regionCount: Int { gridSize * gridSize }
     /// Floats of V: R x F.
@@ -52,12 +60,14 @@ extension ImageEncoder {
 }
 
 /// An encoder bound to a workspace of its own, whatever the encoder's type: one per session, used by one
-/// thread at a time.
+/// thread at a time. Its output is finite or the call throws: weights that overflow Float32 on an image
+/// (finite, but large enough for a sum of products to reach infinity) must not become NaN captions.
 package final class EncoderRunner {
     package let input: EncoderInput
     package let featureChannels: Int
     package let regionCount: Int
     private let run: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, (() -> Bool)?) throws -> Void
+    private let locate: () -> String?
 
     init<Encoder: ImageEncoder>(_ encoder: Encoder) throws {
         let workspace = try encoder.makeWorkspace()
@@ -68,14 +78,20 @@ package final class EncoderRunner {
             try encoder.encode(input: input, workspace: workspace, output: output, threads: threads,
                                shouldAbort: shouldAbort)
         }
+        locate = { encoder.firstNonFiniteStage(workspace: workspace) }
     }
 
     /// Floats of V.
     package var outputCount: Int { regionCount * featureChannels }
 
-    /// `ImageEncoder.encode` with this runner's workspace.
+    /// `ImageEncoder.encode` with this runner's workspace; throws `invalidModel`, naming the stage when the
+    /// encoder can, when V is not finite (one scan of V: R x F floats, 64 K for DenseNet-121 at 256).
     package func encode(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int,
                         shouldAbort: (() -> Bool)?) throws {
         try run(input, output, threads, shouldAbort)
+        if FloatScan.firstNonFinite(UnsafeBufferPointer(start: output, count: outputCount)) != nil {
+            throw CXRError.invalidModel("encoder output is not finite" + (locate().map { " (first at \($0))" } ?? "")
+                + ": the model's weights overflow Float32 on this image")
+        }
     }
 }

@@ -43,7 +43,8 @@ package final class FindingsHead: Sendable {
         [("findings.weight", [labelCount, featureChannels]), ("findings.bias", [labelCount])]
     }
 
-    /// The label probabilities for V_gav ([F]).
+    /// The label probabilities for V_gav ([F]), each in [0, 1]; throws `invalidModel` when a logit is not
+    /// finite.
     package func probabilities(meanFeatures: [Float]) throws -> [Float] {
         guard meanFeatures.count == featureChannels else {
             throw CXRError.invalidArgument(
@@ -52,6 +53,11 @@ package final class FindingsHead: Sendable {
         var logits = bias
         DecoderMath.accumulateMatrixVector(rows: labelCount, columns: featureChannels, weight,
                                            lda: featureChannels, meanFeatures, into: &logits)
+        // sigmoid(NaN) is NaN, not a probability.
+        if logits.withUnsafeBufferPointer({ FloatScan.firstNonFinite($0) }) != nil {
+            throw CXRError.invalidModel("findings head output is not finite: the model's weights overflow "
+                                        + "Float32 on this image")
+        }
         return logits.map(DecoderMath.sigmoid)
     }
 
