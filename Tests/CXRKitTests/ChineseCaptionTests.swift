@@ -83,6 +83,12 @@ final class ChineseCaptionTests: XCTestCase {
         session = try CaptionSession(model: model)
     }
 
+    override func tearDown() {
+        // XCTest keeps every test case alive to the end of the run: release what this one holds.
+        session = nil
+        model = nil
+    }
+
     func testModelIsChineseWithConcatenatingJoin() throws {
         XCTAssertEqual(model.vocabulary.join, .concatenate)
         let loaded = try TestWeights.load(path: try Self.path("model.safetensors"))

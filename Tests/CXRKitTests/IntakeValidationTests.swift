@@ -21,7 +21,10 @@ final class IntakeValidationTests: XCTestCase {
         }
     }
 
-    private let gray = [UInt8](repeating: 100, count: 256 * 256)
+    // Static, not per instance: XCTest keeps every test case alive to the end, and LeakSanitizer then
+    // reports what instances hold.
+    private static let gray = [UInt8](repeating: 100, count: 256 * 256)
+    private var gray: [UInt8] { Self.gray }
 
     func testSidesOutsideLimits() {
         expectIntakeError(.invalidImage, "image width 15 is outside 16...16384", bytes: gray,

@@ -3,7 +3,8 @@ import XCTest
 @testable import CXRSupport
 
 final class MetricCaptionScorerTests: XCTestCase {
-    let references = ["no acute cardiopulmonary abnormality", "no acute disease"]
+    static let references = ["no acute cardiopulmonary abnormality", "no acute disease"]
+    var references: [String] { Self.references }
 
     func corpus() -> [ScoringItem] {
         [ScoringItem(id: "a", candidates: ["normal chest", "no acute disease", "no acute cardiopulmonary abnormality"],

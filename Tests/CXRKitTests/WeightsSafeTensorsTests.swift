@@ -23,8 +23,10 @@ final class WeightsSafeTensorsTests: XCTestCase {
         }
     }
 
-    private let f32x2 = #""dtype": "F32", "shape": [2]"#
-    private let eightBytes = [UInt8](repeating: 0, count: 8)
+    private static let f32x2 = #""dtype": "F32", "shape": [2]"#
+    private static let eightBytes = [UInt8](repeating: 0, count: 8)
+    private var f32x2: String { Self.f32x2 }
+    private var eightBytes: [UInt8] { Self.eightBytes }
 
     // MARK: Length prefix and header
 

@@ -10,6 +10,9 @@ import Darwin
 package enum FileReader {
     /// The largest file `readAll` and `withContents` accept by default (4 GiB).
     package static let defaultMaximumSize = 4 << 30
+    /// The largest file read into memory whatever `maximumSize` says (64 GiB): a larger buffer is refused
+    /// before it reaches the allocator, which may abort on absurd sizes (AddressSanitizer does above 1 TiB).
+    package static let largestBuffer = 1 << 36
 
     /// The contents of the regular file at `path`.
     ///
@@ -26,6 +29,10 @@ package enum FileReader {
         path: String, maximumSize: Int = defaultMaximumSize, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
         let file = try ReadableFile(path: path, maximumSize: maximumSize)
+        guard file.size <= largestBuffer else {
+            throw CXRError(.outOfMemory, "cannot read \(ReadableFile.quoted(path)) into memory: its \(file.size) "
+                           + "bytes exceed the limit of \(largestBuffer >> 30) GiB")
+        }
         // malloc rather than [UInt8]: a failed Swift array allocation traps, a failed malloc can be reported.
         guard let memory = malloc(max(file.size, 1)) else {
             throw CXRError(.outOfMemory, "cannot allocate \(file.size) bytes to read \(ReadableFile.quoted(path))")

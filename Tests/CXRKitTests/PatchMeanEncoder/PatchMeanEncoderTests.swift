@@ -9,8 +9,9 @@ import XCTest
 /// DenseNet one, once its kind is registered; the library's own registry refuses it by name.
 final class PatchMeanEncoderTests: XCTestCase {
     /// The one registration line: the library's support plus the new kind.
-    let support = ModelSupport(encoders: EncoderRegistry.builtIn.adding(PatchMeanKind()),
-                               intakeVersion: ImageIntake.version)
+    static let support = ModelSupport(encoders: EncoderRegistry.builtIn.adding(PatchMeanKind()),
+                                      intakeVersion: ImageIntake.version)
+    var support: ModelSupport { Self.support }
 
     static let side = 64, patch = 16, features = 6, vocabularySize = 7
 
