@@ -158,7 +158,9 @@ def intake_fixtures() -> list:
     case(cases, "made_rgba_padded", rgba, size=40, row_padding=3)
     g12 = ((xx * 80 + yy * 37) % 4096).astype(np.uint16) | (rng.integers(0, 16, (40, 48), dtype=np.uint16) << 12)
     case(cases, "made_gray16_bits12_garbage", g12, size=64, bits_stored=12)
-    case(cases, "made_gray8_constant", np.full((16, 16), 200, np.uint8), size=16)
+    almost = np.full((16, 16), 200, np.uint8)
+    almost[5, 9] = 201  # a constant image is refused; one pixel apart is the smallest image that is not
+    case(cases, "made_gray8_one_pixel_differs", almost, size=16)
     return cases
 
 

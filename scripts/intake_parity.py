@@ -8,10 +8,12 @@ Cases:
   handed to the CLI as the same raw buffer; PNGs are also handed to the CLI as the PNG file itself (libpng
   decode), which must give the same bytes as Pillow's decode;
 - made-up buffers: every pixel format, padded rows with garbage in the padding, odd sizes, 16x16, 4000x3000,
-  constant images, MONOCHROME1 with a window, 16-bit with bits_stored 12 and garbage high bits, rescale,
-  enlarging, shrinking, mixed axes, other output sizes.
+  MONOCHROME1 with a window, 16-bit with bits_stored 12 and garbage high bits, rescale, enlarging, shrinking,
+  mixed axes, other output sizes; and degenerate ones (constant images, a window no pixel falls inside, a
+  rescale slope of 0), which both implementations must refuse.
 
-Needs numpy, pillow, pydicom (no torch). Exit status 0 only if every case is equal bit for bit.
+Needs numpy, pillow, pydicom (no torch). Exit status 0 only if every case is equal bit for bit (or refused by
+both, where it must be).
 The real-image cases are skipped (with a message) when ../shared/data is absent.
 
 Usage: scripts/intake_parity.py [--cli PATH] [--data DIR] [--quick]
@@ -94,14 +96,8 @@ class Runner:
         self.results.append((name, diff == 0, detail))
         print(f"{'ok  ' if diff == 0 else 'FAIL'} {name}: {detail}", flush=True)
 
-    def check_buffer(self, name: str, array: np.ndarray, *, row_padding: int = 0, **params) -> None:
-        """Python on `array`, Swift on the same pixels as a raw buffer (rows padded with garbage if asked)."""
-        try:
-            expected = preprocess.equalized_image(array, **params)
-        except preprocess.IntakeError as error:
-            self.results.append((name, False, f"python rejected it: {error}"))
-            print(f"FAIL {name}: python rejected it: {error}")
-            return
+    def raw_arguments(self, array: np.ndarray, row_padding: int) -> list[str]:
+        """Writes `array` as the CLI's raw buffer (rows padded with garbage if asked); the CLI arguments."""
         height, width = array.shape[:2]
         if array.ndim == 3:
             fmt = {3: "rgb8", 4: "rgba8"}[array.shape[2]]
@@ -115,8 +111,37 @@ class Runner:
             row = np.concatenate([row, garbage], axis=1)
         path = self.work / "in.raw"
         row.tofile(path)
-        args = [str(path), "--raw", f"{width}x{height}", "--format", fmt, "--row-bytes", str(row.shape[1])]
+        return [str(path), "--raw", f"{width}x{height}", "--format", fmt, "--row-bytes", str(row.shape[1])]
+
+    def check_buffer(self, name: str, array: np.ndarray, *, row_padding: int = 0, **params) -> None:
+        """Python on `array`, Swift on the same pixels as a raw buffer (rows padded with garbage if asked)."""
+        try:
+            expected = preprocess.equalized_image(array, **params)
+        except preprocess.IntakeError as error:
+            self.results.append((name, False, f"python rejected it: {error}"))
+            print(f"FAIL {name}: python rejected it: {error}")
+            return
+        args = self.raw_arguments(array, row_padding)
         self.record(name, expected, self.swift(args + self.options(**params)))
+
+    def check_refused(self, name: str, array: np.ndarray, *, expect: str, row_padding: int = 0, **params) -> None:
+        """A degenerate buffer: both implementations must refuse it, each with a message containing `expect`."""
+        problems = []
+        try:
+            preprocess.equalized_image(array, **params)
+            problems.append("python accepted it")
+        except preprocess.IntakeError as error:
+            if expect not in str(error):
+                problems.append(f"python's message does not say {expect!r}: {error}")
+        try:
+            self.swift(self.raw_arguments(array, row_padding) + self.options(**params))
+            problems.append("Swift accepted it")
+        except RuntimeError as error:
+            if expect not in str(error):
+                problems.append(f"Swift's message does not say {expect!r}: {error}")
+        detail = "; ".join(problems) or "refused by both"
+        self.results.append((name, not problems, detail))
+        print(f"{'ok  ' if not problems else 'FAIL'} {name}: {detail}", flush=True)
 
     def check_png_file(self, name: str, path: Path, expected: np.ndarray, size: int = 256) -> None:
         """The CLI decoding the PNG itself with libpng."""
@@ -243,11 +268,20 @@ def made_up(runner: Runner, quick: bool) -> None:
     rgba = np.concatenate([rgb, rng.integers(0, 256, (140, 170, 1), dtype=np.uint8)], axis=2)
     c("rgba8 (random alpha ignored)", rgba)
     c("rgba8 padded rows +4 window 120,60", rgba, row_padding=4, window=(120.0, 60.0))
-    c("constant gray8", np.full((50, 40), 77, np.uint8))
-    c("constant gray16 no window", np.full((50, 40), 1234, np.uint16))
-    c("constant gray16 no window MONOCHROME1", np.full((50, 40), 1234, np.uint16), photometric="MONOCHROME1")
-    c("constant grayf32", np.full((20, 30), -3.5, np.float32))
-    c("constant gray16 window", np.full((50, 40), 1234, np.uint16), window=(1000.0, 1000.0))
+    r = runner.check_refused
+    constant = "constant after the modality and VOI steps"
+    r("constant gray8", np.full((50, 40), 77, np.uint8), expect=constant)
+    r("constant gray16 no window", np.full((50, 40), 1234, np.uint16), expect=constant)
+    r("constant gray16 no window MONOCHROME1", np.full((50, 40), 1234, np.uint16), photometric="MONOCHROME1",
+      expect=constant)
+    r("constant grayf32", np.full((20, 30), -3.5, np.float32), expect=constant)
+    r("constant gray16 window", np.full((50, 40), 1234, np.uint16), window=(1000.0, 1000.0), expect=constant)
+    r("gray16 under its window (every level 0)", gray16(60, 50, 12), bits_stored=12, window=(60000.0, 100.0),
+      expect=constant)
+    r("rgb8 one colour", np.full((40, 30, 3), (10, 200, 90), np.uint8), expect=constant)
+    r("gray8 rescale slope 0", gray8(40, 30), rescale_slope=0.0, rescale_intercept=5.0, expect="rescale")
+    r("gray16 rescale slope 0", gray16(40, 30), rescale_slope=0.0, expect="rescale")
+    c("gray8 two values (not constant)", np.where(np.arange(40 * 30).reshape(40, 30) == 7, 9, 8).astype(np.uint8))
     c("two-level gray8", (np.arange(64 * 64).reshape(64, 64) % 2 * 200).astype(np.uint8))
     if not quick:
         c("gray16 4000x3000 bits 14", gray16(3000, 4000, 14), bits_stored=14)
@@ -270,7 +304,8 @@ def main() -> int:
         png_layouts(runner)
         made_up(runner, args.quick)
     failed = [r for r in runner.results if not r[1]]
-    print(f"\nintake parity: {len(runner.results) - len(failed)} of {len(runner.results)} cases equal bit for bit")
+    print(f"\nintake parity: {len(runner.results) - len(failed)} of {len(runner.results)} cases agree (equal bit for bit, "
+          "or refused by both)")
     for name, _, detail in failed:
         print(f"  FAILED {name}: {detail}")
     return 1 if failed else 0

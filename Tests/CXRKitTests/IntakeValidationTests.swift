@@ -64,7 +64,7 @@ final class IntakeValidationTests: XCTestCase {
 
     func testExactBufferLengthWithoutLastRowPaddingIsAccepted() throws {
         let descriptor = ImageDescriptor(width: 16, height: 16, format: .gray16, rowBytes: 40)
-        let bytes = [UInt8](repeating: 7, count: 15 * 40 + 32)
+        let bytes = (0..<(15 * 40 + 32)).map { UInt8($0 % 251) }
         let output = try bytes.withUnsafeBytes {
             try ImageIntake.equalizedImage(pixels: $0, descriptor: descriptor, size: 8)
         }
@@ -94,6 +94,34 @@ final class IntakeValidationTests: XCTestCase {
         expectIntakeError(.invalidImage, "is not finite", bytes: gray,
                           ImageDescriptor(width: 16, height: 16, format: .gray16, rescaleSlope: 1e305))
     }
+
+    func testDegenerateImagesAreRefused() {
+        let constant = "image is constant after the modality and VOI steps: every pixel maps to level"
+        expectIntakeError(.invalidImage, "image rescaleSlope is 0, which maps every pixel to the intercept",
+                          bytes: Self.ramp, ImageDescriptor(width: 16, height: 16, format: .gray8, rescaleSlope: 0,
+                                                            rescaleIntercept: 5))
+        expectIntakeError(.invalidImage, "\(constant) 25700 of 65535", bytes: gray,
+                          ImageDescriptor(width: 16, height: 16, format: .gray8))
+        expectIntakeError(.invalidImage, "\(constant) 39835 of 65535", bytes: gray,
+                          ImageDescriptor(width: 16, height: 16, format: .gray8, photometric: .monochrome1))
+        expectIntakeError(.invalidImage, constant, bytes: gray, ImageDescriptor(width: 16, height: 16, format: .rgb8))
+        // A varying image whose values all lie below the window: every level is 0.
+        expectIntakeError(.invalidImage, "\(constant) 0 of 65535 (a blank image, or a window that no pixel falls inside)",
+                          bytes: Self.ramp, ImageDescriptor(width: 16, height: 16, format: .gray8,
+                                                            window: Window(center: 1000, width: 10)))
+        let floats = [Float](repeating: -3.5, count: 16 * 16).withUnsafeBytes { [UInt8]($0) }
+        expectIntakeError(.invalidImage, "\(constant) 0 of 65535", bytes: floats,
+                          ImageDescriptor(width: 16, height: 16, format: .grayFloat32))
+        // Constant only in the first rows: the last row differs, and the image is accepted.
+        var lastRowDiffers = [UInt8](repeating: 100, count: 16 * 20)
+        lastRowDiffers[16 * 19 + 15] = 101
+        XCTAssertNoThrow(try lastRowDiffers.withUnsafeBytes {
+            try ImageIntake.equalizedImage(pixels: $0, descriptor: ImageDescriptor(width: 16, height: 20, format: .gray8),
+                                           size: 8)
+        })
+    }
+
+    private static let ramp = (0..<(16 * 16)).map { UInt8($0) }
 
     func testNonFiniteFloatPixels() {
         for bad in [Float.nan, .infinity, -.infinity] {

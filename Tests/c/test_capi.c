@@ -683,6 +683,17 @@ static void test_bad_images(cxr_session *session, const cxr_image *good) {
     BAD_IMAGE("unknown photometric 2", CXR_E_INVALID_IMAGE, image.photometric = 2);
     BAD_IMAGE_NAMING("rescale_slope NaN", "image rescale_slope nan", CXR_E_INVALID_IMAGE, image.rescale_slope = NAN);
     BAD_IMAGE_NAMING("rescale_intercept Inf", "image rescale_intercept inf", CXR_E_INVALID_IMAGE, image.rescale_intercept = INFINITY);
+    /* Degenerate input: DCMTK reports a missing RescaleSlope as 0, which would flatten every image. */
+    BAD_IMAGE_NAMING("rescale_slope 0", "image rescale_slope is 0", CXR_E_INVALID_IMAGE,
+              (image.rescale_slope = 0, image.rescale_intercept = 0));
+    BAD_IMAGE_NAMING("a window no pixel falls inside (constant after VOI)", "image is constant after the modality and VOI steps",
+              CXR_E_INVALID_IMAGE, (image.has_window = 1, image.window_center = 1e6, image.window_width = 10));
+    static uint8_t blank[64 * 64];
+    memset(blank, 200, sizeof blank);
+    BAD_IMAGE_NAMING("a constant image", "every pixel maps to level 51400 of 65535", CXR_E_INVALID_IMAGE,
+              (image.format = CXR_PIXEL_GRAY8, image.pixels = blank, image.width = 64, image.height = 64, image.row_bytes = 0));
+    BAD_IMAGE_NAMING("a constant RGB image", "image is constant", CXR_E_INVALID_IMAGE,
+              (image.format = CXR_PIXEL_RGB8, image.pixels = blank, image.width = 32, image.height = 32, image.row_bytes = 0));
     BAD_IMAGE("has_window 2", CXR_E_INVALID_IMAGE, image.has_window = 2);
     BAD_IMAGE_NAMING("window width 0", "image window_width 0", CXR_E_INVALID_IMAGE, (image.has_window = 1, image.window_center = 128, image.window_width = 0));
     BAD_IMAGE_NAMING("window width -100", "image window_width -100", CXR_E_INVALID_IMAGE,

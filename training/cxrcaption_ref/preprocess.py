@@ -6,7 +6,8 @@ docs/INTAKE.md defines every step; ``Sources/CXRKit/Intake/`` is the Swift imple
    gray = (299 R + 587 G + 114 B + 500) // 1000);
 2. modality ``x = stored * slope + intercept`` (float64), then the DICOM linear VOI window, or without a window
    the image's own min..max (8-bit input: x / 255), clipped to [0, 1];
-3. MONOCHROME1: v -> 1 - v; then the 16-bit level ``floor(v * 65535 + 0.5)``;
+3. MONOCHROME1: v -> 1 - v; then the 16-bit level ``floor(v * 65535 + 0.5)``; an image whose pixels all have
+   one level is refused (as is a rescale slope of 0);
 4. resize to size x size with exact integer weights (area averaging when shrinking, half-pixel bilinear when
    enlarging);
 5. quantize (round half up) to 8 bits and equalize the histogram (OpenCV's equalizeHist, in integers);
@@ -124,6 +125,9 @@ def _gray_levels(array: np.ndarray, *, bits_stored: int, photometric: str, resca
     if not lo <= height <= hi:
         raise IntakeError(f"image height {height} is outside {lo}...{hi}")
     slope = _check_float("rescale_slope", rescale_slope)
+    if slope == 0:
+        raise IntakeError("image rescale_slope is 0, which maps every pixel to the intercept (DICOM's "
+                          "RescaleSlope is 1 when absent)")
     intercept = _check_float("rescale_intercept", rescale_intercept)
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise IntakeError(f"image photometric interpretation {photometric!r} is not MONOCHROME1 or MONOCHROME2")
@@ -238,6 +242,9 @@ def equalized_image(array: np.ndarray, *, bits_stored: int = 16, photometric: st
     array = np.asarray(array)
     levels = _gray_levels(array, bits_stored=bits_stored, photometric=photometric, rescale_slope=rescale_slope,
                           rescale_intercept=rescale_intercept, window=window)
+    if levels.min() == levels.max():
+        raise IntakeError(f"image is constant after the modality and VOI steps: every pixel maps to level "
+                          f"{int(levels.flat[0])} of 65535 (a blank image, or a window that no pixel falls inside)")
     image = _resize_to_eight_bit(levels, int(size))
     return equalization_table(image)[image]
 

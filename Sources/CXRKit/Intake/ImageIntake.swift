@@ -91,6 +91,9 @@ public enum ImageIntake {
     }
 
     /// Steps 4 and 5a: exact integer resize of the 16-bit levels, then `round half up` to 8 bits.
+    ///
+    /// - Throws: `.invalidImage` when every pixel has the same level (a blank image, or a window that no
+    ///   pixel falls inside): the model would caption a constant image as confidently as a radiograph.
     static func resizeToEightBit(_ rows: PixelRows, size: Int, shouldAbort: (() -> Bool)? = nil) throws
         -> [UInt8] {
         let width = rows.descriptor.width, height = rows.descriptor.height
@@ -99,12 +102,17 @@ public enum ImageIntake {
         var sums = [Int](repeating: 0, count: size * size)
         var levels = [Int](repeating: 0, count: width)
         var rowSums = [Int](repeating: 0, count: size)
+        // The level of the first pixel, until a pixel with another level is seen (usually in the first row).
+        var constantLevel: Int? = nil
         try levels.withUnsafeMutableBufferPointer { levels in
             for y in 0..<height {
                 if y % abortPollRows == 0, let shouldAbort, shouldAbort() { throw CXRError.aborted }
                 let readers = lines.sourceStart[y]..<lines.sourceStart[y + 1]
-                if readers.isEmpty { continue }
+                if readers.isEmpty && (y > 0 && constantLevel == nil) { continue }
                 rows.read(row: y, into: levels)
+                if y == 0 { constantLevel = levels[0] }
+                if let level = constantLevel, levels.contains(where: { $0 != level }) { constantLevel = nil }
+                if readers.isEmpty { continue }
                 for t in 0..<size {
                     var sum = 0
                     for tap in columns.taps[columns.targetStart[t]..<columns.targetStart[t + 1]] {
@@ -117,6 +125,11 @@ public enum ImageIntake {
                     for t in 0..<size { sums[offset + t] += tap.weight * rowSums[t] }
                 }
             }
+        }
+        if let level = constantLevel {
+            throw CXRError.invalidImage(
+                "image is constant after the modality and VOI steps: every pixel maps to level \(level) of 65535 "
+                    + "(a blank image, or a window that no pixel falls inside)")
         }
         // sums / (columns.denominator * lines.denominator * 65535) is the mean level in [0, 1]; times 255.
         let divisor = columns.denominator * lines.denominator * 257

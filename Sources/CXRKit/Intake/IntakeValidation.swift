@@ -69,6 +69,11 @@ package enum IntakeValidation {
         guard d.rescaleSlope.isFinite else {
             throw CXRError.invalidImage("image rescaleSlope \(d.rescaleSlope) is not finite", arguments: "rescaleSlope")
         }
+        guard d.rescaleSlope != 0 else {
+            throw CXRError.invalidImage(
+                "image rescaleSlope is 0, which maps every pixel to the intercept (DICOM's RescaleSlope is 1 "
+                    + "when absent; DCMTK reports 0 for a missing one)", arguments: "rescaleSlope")
+        }
         guard d.rescaleIntercept.isFinite else {
             throw CXRError.invalidImage("image rescaleIntercept \(d.rescaleIntercept) is not finite",
                                         arguments: "rescaleIntercept")
