@@ -198,9 +198,9 @@ cxr_status cxr_model_load(const char *path, cxr_model **out_model);
 cxr_status cxr_model_load_from_memory(const void *data, size_t size, cxr_model **out_model);
 
 /* Releases the caller's reference to a model. Sessions created from it keep it alive until they are freed,
- * so the order of frees does not matter; strings obtained from the model (cxr_model_label, cxr_model_token)
- * are valid until the model and all its sessions are freed. NULL is accepted and ignored. Must not be called
- * twice for one model, nor while another thread still uses this handle. */
+ * so the order of frees does not matter; strings obtained from the model (cxr_model_label, cxr_model_token,
+ * cxr_model_metadata) are valid until the model and all its sessions are freed. NULL is accepted and ignored.
+ * Must not be called twice for one model, nor while another thread still uses this handle. */
 void cxr_model_free(cxr_model *model);
 
 /* Fills a cxr_model_info with its default (zero) values and sets info->struct_size = struct_size. Pass
@@ -224,6 +224,16 @@ cxr_status cxr_model_label(const cxr_model *model, int32_t index, const char **o
  * *out_token is owned by the model (see cxr_model_free). Errors: CXR_E_INVALID_ARGUMENT (NULL),
  * CXR_E_OUT_OF_RANGE. Thread-safe. */
 cxr_status cxr_model_token(const cxr_model *model, int32_t token_id, const char **out_token);
+
+/* The weights file's metadata entry `key` (its `__metadata__`, docs/WEIGHTS.md in the source tree), as UTF-8
+ * text: what a viewer shows beside the results, e.g.
+ *     "name"          the model's name            "version"     its version
+ *     "intended_use"  what it is for              "disclaimer"  e.g. "Not for clinical use."
+ *     "description", "license", "training_data"
+ * (any other key of the file too, e.g. "config" as JSON). *out_value is owned by the model (see
+ * cxr_model_free), or NULL when the file has no such entry, which is not an error. Errors:
+ * CXR_E_INVALID_ARGUMENT (NULL model, key or out_value). Thread-safe. */
+cxr_status cxr_model_metadata(const cxr_model *model, const char *key, const char **out_value);
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* Images                                                                                                 */

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -306,6 +307,15 @@ public:
         const char *token = nullptr;
         detail::check(cxr_model_token(model_, id, &token));
         return token;
+    }
+
+    /// The weights file's metadata entry `key` ("name", "version", "intended_use", "disclaimer", ...;
+    /// cxr_model_metadata), or std::nullopt when the file has none.
+    std::optional<std::string> metadata(const std::string &key) const {
+        const char *value = nullptr;
+        detail::check(cxr_model_metadata(model_, key.c_str(), &value));
+        if (value == nullptr) return std::nullopt;
+        return std::string(value);
     }
 
     /// A new session on this model (see Session).

@@ -64,6 +64,17 @@ public func exportedModelLabel(_ model: OpaquePointer?, _ index: Int32,
     }
 }
 
+@_cdecl("cxr_model_metadata")
+public func exportedModelMetadata(_ model: OpaquePointer?, _ key: UnsafePointer<CChar>?,
+                                  _ outValue: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> cxr_status {
+    reportingStatus {
+        let model = try ModelHandle.from(model)
+        let outValue = try required(outValue, "out_value")
+        let key = String(cString: try required(key, "key"))
+        outValue.pointee = model.metadata[key].map { UnsafePointer($0) }
+    }
+}
+
 @_cdecl("cxr_model_token")
 public func exportedModelToken(_ model: OpaquePointer?, _ tokenID: Int32,
                                _ outToken: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> cxr_status {

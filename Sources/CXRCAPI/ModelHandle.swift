@@ -3,22 +3,30 @@ import CXRKit
 import CXRSupport
 import Glibc
 
-/// What a `cxr_model *` points to: the Swift model plus the C strings handed out for it (label names and
-/// token strings), allocated once at load so that handing them out needs no lock. Immutable.
+/// What a `cxr_model *` points to: the Swift model plus the C strings handed out for it (label names, token
+/// strings, metadata values), allocated once at load so that handing them out needs no lock. Immutable.
 final class ModelHandle {
     let model: CaptionModel
     let labels: [UnsafeMutablePointer<CChar>]
     let tokens: [UnsafeMutablePointer<CChar>]
+    /// `__metadata__` values by key (the first entry of a key, as `CaptionModel.metadata(_:)` has it).
+    let metadata: [String: UnsafeMutablePointer<CChar>]
 
     init(_ model: CaptionModel) throws {
         self.model = model
         self.labels = try model.labels.map(Self.cString)
         self.tokens = try model.vocabulary.tokens.map(Self.cString)
+        var metadata: [String: UnsafeMutablePointer<CChar>] = [:]
+        for entry in model.metadataEntries where metadata[entry.key] == nil {
+            metadata[entry.key] = try Self.cString(entry.value)
+        }
+        self.metadata = metadata
     }
 
     deinit {
         labels.forEach { free($0) }
         tokens.forEach { free($0) }
+        metadata.values.forEach { free($0) }
     }
 
     private static func cString(_ string: String) throws -> UnsafeMutablePointer<CChar> {

@@ -1,4 +1,5 @@
 import XCTest
+@testable import CXRKit
 @testable import CXRDenseNet
 @testable import CXRWeights
 
@@ -169,6 +170,20 @@ final class WeightsModelFileTests: XCTestCase {
         XCTAssertTrue(problems.contains { $0.contains("duplicate token(s), first \"heart\"") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("special_tokens has unknown key \"sep\"") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("config has unknown key \"dropout\"") }, "\(problems)")
+    }
+
+    func testDescribingMetadataIsKeptAndNotAProblem() throws {
+        var tiny = TinyModel()
+        tiny.setMetadata("name", "tiny")
+        tiny.setMetadata("disclaimer", "Not for clinical use.")
+        tiny.setMetadata("intended_use", "tests")
+        tiny.setMetadata("version", "3")
+        XCTAssertEqual(try tiny.load().problems.filter { $0.contains("metadata key") }, [])
+        let model = try tiny.captionModel()
+        XCTAssertEqual(model.metadata("disclaimer"), "Not for clinical use.")
+        XCTAssertEqual(model.metadata("version"), "3")
+        XCTAssertEqual(model.metadata("format"), "cxrcaption/1")
+        XCTAssertNil(model.metadata("license"))
     }
 
     func testLoadsFromPath() throws {

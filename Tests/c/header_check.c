@@ -55,6 +55,7 @@ typedef struct {
     cxr_status (*model_info)(const cxr_model *, struct cxr_model_info *);
     cxr_status (*model_label)(const cxr_model *, int32_t, const char **);
     cxr_status (*model_token)(const cxr_model *, int32_t, const char **);
+    cxr_status (*model_metadata)(const cxr_model *, const char *, const char **);
     cxr_status (*image_init)(cxr_image *, uint32_t);
     cxr_status (*generate_params_init)(cxr_generate_params *, uint32_t);
     cxr_status (*session_create)(cxr_model *, cxr_session **);
@@ -75,7 +76,7 @@ typedef struct {
 const cxr_entry_points cxr_header_check_entry_points = {
     cxr_abi_version, cxr_version, cxr_status_string, cxr_last_error,
     cxr_model_load, cxr_model_load_from_memory, cxr_model_free, cxr_model_info_init, cxr_model_info,
-    cxr_model_label, cxr_model_token, cxr_image_init, cxr_generate_params_init,
+    cxr_model_label, cxr_model_token, cxr_model_metadata, cxr_image_init, cxr_generate_params_init,
     cxr_session_create, cxr_session_free, cxr_generate, cxr_preprocess, cxr_findings,
     cxr_result_count, cxr_result_text, cxr_result_log_prob, cxr_result_score, cxr_result_truncated,
     cxr_result_token_count, cxr_result_tokens, cxr_result_attention,

@@ -503,6 +503,7 @@ static void test_null_arguments_without_model(void) {
     CASE("cxr_model_info(model NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_info(NULL, &model_info));
     CASE("cxr_model_label(model NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_label(NULL, 0, &string));
     CASE("cxr_model_token(model NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_token(NULL, 0, &string));
+    CASE("cxr_model_metadata(model NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_metadata(NULL, "name", &string));
     CASE("cxr_session_create(model NULL)", CXR_E_INVALID_ARGUMENT, cxr_session_create(NULL, &session));
     CASE("cxr_generate(session NULL)", CXR_E_INVALID_ARGUMENT, cxr_generate(NULL, NULL, NULL));
     CASE("cxr_preprocess(session NULL)", CXR_E_INVALID_ARGUMENT, cxr_preprocess(NULL, NULL, &byte, 1));
@@ -616,6 +617,9 @@ static void test_null_arguments_with_model(cxr_session *session, const cxr_image
     CASE("cxr_model_info(info NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_info(model_under_test, NULL));
     CASE("cxr_model_label(out_name NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_label(model_under_test, 0, NULL));
     CASE("cxr_model_token(out_token NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_token(model_under_test, 0, NULL));
+    CASE("cxr_model_metadata(key NULL)", CXR_E_INVALID_ARGUMENT, cxr_model_metadata(model_under_test, NULL, &string));
+    CASE("cxr_model_metadata(out_value NULL)", CXR_E_INVALID_ARGUMENT,
+         cxr_model_metadata(model_under_test, "name", NULL));
     CASE("cxr_session_create(out_session NULL)", CXR_E_INVALID_ARGUMENT, cxr_session_create(model_under_test, NULL));
     (void)out_session;
     CASE("cxr_generate(image NULL)", CXR_E_INVALID_ARGUMENT, cxr_generate(session, NULL, NULL));
@@ -844,6 +848,13 @@ static void test_model_info(void) {
     CHECK(name && strcmp(name, "<end>") == 0, "token 2 is %s", name ? name : "(NULL)");
     CHECK_OK(cxr_model_token(model_under_test, 29, &name));
     CHECK(name && strcmp(name, ":") == 0, "token 29 is %s", name ? name : "(NULL)");
+    CHECK_OK(cxr_model_metadata(model_under_test, "name", &name));
+    CHECK(name && strcmp(name, "cxrcaption golden fixture") == 0, "metadata name is %s", name ? name : "(NULL)");
+    CHECK_OK(cxr_model_metadata(model_under_test, "format", &name));
+    CHECK(name && strcmp(name, "cxrcaption/1") == 0, "metadata format is %s", name ? name : "(NULL)");
+    name = "unchanged";
+    CHECK_OK(cxr_model_metadata(model_under_test, "disclaimer", &name));
+    CHECK(name == NULL, "metadata disclaimer of the golden model (it has none) is %s", name ? name : "(NULL)");
 
     /* A smaller (older) cxr_model_info gets exactly its bytes. */
     unsigned char buffer[64];

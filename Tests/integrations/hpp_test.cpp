@@ -148,6 +148,8 @@ int main(int argc, char **argv) {
     EXPECT(info.vocab_size == 30 && info.input_size == 64 && info.region_count == info.attention_grid * info.attention_grid);
     EXPECT((model.labels() == std::vector<std::string>{"cardiomegaly", "effusion", "pneumothorax"}));
     EXPECT(model.token(2) == "<end>");
+    EXPECT(model.metadata("name") == std::optional<std::string>("cxrcaption golden fixture"));
+    EXPECT(!model.metadata("disclaimer").has_value());
     expect_error(CXR_E_OUT_OF_RANGE, "", [&] { model.token(info.vocab_size); });
 
     // generate == the C API, for gray and RGB, with and without attention, several parameter sets.

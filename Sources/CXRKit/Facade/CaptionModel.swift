@@ -56,4 +56,13 @@ public final class CaptionModel: Sendable {
     }
 
     public var hasFindingsHead: Bool { findingsHead != nil }
+
+    /// The weights file's `__metadata__` value for `key` (e.g. `name`, `version`, `intended_use`,
+    /// `disclaimer`: docs/WEIGHTS.md), or nil when the file has none.
+    public func metadata(_ key: String) -> String? {
+        file.metadata.first { $0.key == key }?.value
+    }
+
+    /// Every `__metadata__` entry, in file order.
+    public var metadataEntries: [(key: String, value: String)] { file.metadata }
 }

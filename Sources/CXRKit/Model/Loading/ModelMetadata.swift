@@ -5,8 +5,12 @@ package struct ModelMetadata: Sendable {
     package static let formatVersion = "cxrcaption/1"
     static let largestVocabulary = 1_000_000
     static let largestLabelCount = 100_000
-    static let knownKeys: Set<String> = [
-        "format", "config", "vocab", "special_tokens", "join", "labels", "tokenizer", "name", "description",
+    static let knownKeys = Set(["format", "config", "vocab", "special_tokens", "join", "labels", "tokenizer"])
+        .union(describingKeys)
+    /// Free-text keys that describe the model to people (docs/WEIGHTS.md): what a viewer shows beside the
+    /// results, what a DICOM report cites.
+    package static let describingKeys: Set<String> = [
+        "name", "description", "version", "intended_use", "disclaimer", "license", "training_data",
     ]
 
     package var formatVersion: String
