@@ -7,29 +7,33 @@ As a command:
         [--labels labels.json] [--join " "] [--dtype f32|f16|bf16] [--seed 0]
 
 ``--state-dict`` loads a full reference-model state_dict (a torch checkpoint, or a dict holding one under
-``state_dict``/``model``); ``--densenet`` then (or instead) imports a torchvision / CheXNet-style
-DenseNet checkpoint into the encoder. Without either, the weights are seeded random (for testing).
+``state_dict``/``model``); ``--densenet`` then (or instead) imports a torchvision / CheXNet /
+torchxrayvision DenseNet checkpoint into the encoder (``densenet_import``: the forms it reads, what it
+ignores). Without either, the weights are seeded random (for testing).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import struct
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .beam import SpecialTokens
+from .densenet_import import DenseNetImport, convert_densenet_state_dict, import_densenet, read_checkpoint
 from .model import CaptionModel, ModelConfig, expected_shapes
 
+# convert_densenet_state_dict and import_densenet live in densenet_import (shared with the trainer's
+# --encoder-init); they stay importable from here.
 __all__ = ["FORMAT", "metadata_for", "export_model", "load_model", "convert_densenet_state_dict",
-           "import_densenet", "DTYPES"]
+           "import_densenet", "DenseNetImport", "DTYPES"]
 
 FORMAT = "cxrcaption/1"
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
@@ -39,10 +43,18 @@ def _json(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+#: Free-text metadata keys that describe the model to people (docs/WEIGHTS.md): a viewer shows them.
+DESCRIBING_KEYS = ("name", "description", "version", "intended_use", "disclaimer", "license", "training_data")
+
+
 def metadata_for(config: ModelConfig, vocab: Sequence[str], special: SpecialTokens, join: str,
                  labels: Sequence[str] | None = None, tokenizer: str | None = None,
-                 name: str | None = None, description: str | None = None) -> dict[str, str]:
-    """The ``__metadata__`` map of docs/WEIGHTS.md (all values strings)."""
+                 name: str | None = None, description: str | None = None, **describing: str | None) -> dict[str, str]:
+    """The ``__metadata__`` map of docs/WEIGHTS.md (all values strings). ``describing`` takes the other
+    DESCRIBING_KEYS (version, intended_use, disclaimer, license, training_data); None values are left out."""
+    unknown = sorted(set(describing) - set(DESCRIBING_KEYS))
+    if unknown:
+        raise ValueError(f"unknown metadata keys {unknown}; the describing keys are {list(DESCRIBING_KEYS)}")
     if join not in ("", " "):
         raise ValueError(f"join must be \"\" or \" \", got {join!r}")
     ids = [special.pad, special.start, special.end, special.nou]
@@ -65,6 +77,9 @@ def metadata_for(config: ModelConfig, vocab: Sequence[str], special: SpecialToke
         meta["name"] = name
     if description is not None:
         meta["description"] = description
+    for key, value in describing.items():
+        if value is not None:
+            meta[key] = str(value)
     return meta
 
 
@@ -72,7 +87,8 @@ def export_model(model: CaptionModel, path: str | Path, vocab: Sequence[str], sp
                  join: str, labels: Sequence[str] | None = None, dtype: str = "f32",
                  include_num_batches_tracked: bool = True, **extra_metadata) -> dict[str, str]:
     """Write ``model`` as a cxrcaption/1 file. Floating tensors are stored as ``dtype`` (f32, f16, bf16);
-    ``num_batches_tracked`` (int64) is kept unless asked otherwise (readers ignore it)."""
+    ``num_batches_tracked`` (int64) is kept unless asked otherwise (readers ignore it). The file is written
+    under a temporary name in the same folder and renamed when complete."""
     if len(vocab) != model.vocab_size:
         raise ValueError(f"vocab has {len(vocab)} tokens but the model has {model.vocab_size}")
     n_labels = model.n_labels
@@ -95,8 +111,18 @@ def export_model(model: CaptionModel, path: str | Path, vocab: Sequence[str], sp
         if tuple(tensors[key].shape) != shape:
             raise AssertionError(f"{key}: shape {tuple(tensors[key].shape)} != {shape}")
     meta = metadata_for(model.config, vocab, special, join, labels, **extra_metadata)
-    save_file(tensors, str(path), metadata=meta)
-    _canonicalize_header(Path(path))
+    # written beside the target and renamed when complete: a reader never sees a partial file
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        save_file(tensors, str(temporary), metadata=meta)
+        _canonicalize_header(temporary)
+        with open(temporary, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
     return meta
 
 
@@ -142,67 +168,6 @@ def load_model(path: str | Path):
     return model, info
 
 
-_LEGACY_LAYER = re.compile(r"(denselayer\d+)\.(norm|relu|conv)\.(\d+)\.")
-
-
-def convert_densenet_state_dict(state: Mapping[str, torch.Tensor], in_channels: int = 1) -> dict[str, torch.Tensor]:
-    """A torchvision / CheXNet-style DenseNet-121 state_dict -> ``encoder.features.*`` tensors.
-
-    Handles ``module.`` (DataParallel) and ``densenet121.`` (CheXNet) prefixes, the legacy
-    ``norm.1``/``conv.1`` names of old torchvision checkpoints, drops the classifier, and sums a
-    3-channel conv0 over its input channels when ``in_channels`` is 1 (gray replicated to RGB).
-    """
-    out: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        name = key
-        for prefix in ("module.", "densenet121.", "model.", "encoder."):
-            while name.startswith(prefix):
-                name = name[len(prefix):]
-        if name.startswith("classifier") or name.startswith("fc."):
-            continue
-        if not name.startswith("features."):
-            raise ValueError(f"unexpected tensor in DenseNet checkpoint: {key!r}")
-        name = _LEGACY_LAYER.sub(r"\1.\2\3.", name)
-        if name == "features.conv0.weight":
-            if value.shape[1] == 3 and in_channels == 1:
-                value = value.sum(dim=1, keepdim=True)
-            elif value.shape[1] != in_channels:
-                raise ValueError(f"conv0 has {value.shape[1]} input channels; cannot make {in_channels}")
-        out["encoder." + name] = value
-    return out
-
-
-def _read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-        return load_file(str(path))
-    data = torch.load(str(path), map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model", "model_state_dict"):
-        if isinstance(data, dict) and key in data and isinstance(data[key], dict):
-            data = data[key]
-            break
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a state_dict")
-    return data
-
-
-def import_densenet(model: CaptionModel, checkpoint) -> None:
-    """Load a DenseNet checkpoint (path or state_dict) into ``model.encoder``; every encoder tensor must be
-    present with the right shape (so the config must match the checkpoint's DenseNet)."""
-    state = checkpoint if isinstance(checkpoint, Mapping) else _read_checkpoint(checkpoint)
-    converted = convert_densenet_state_dict(state, model.config.in_channels)
-    target = {k: v for k, v in model.state_dict().items() if k.startswith("encoder.")}
-    unknown = sorted(set(converted) - set(target))
-    missing = sorted(k for k in set(target) - set(converted) if not k.endswith("num_batches_tracked"))
-    if unknown or missing:
-        raise ValueError(f"checkpoint does not fit the encoder: unknown {unknown[:5]}, missing {missing[:5]}")
-    for key, value in converted.items():
-        if tuple(value.shape) != tuple(target[key].shape):
-            raise ValueError(f"{key}: checkpoint shape {tuple(value.shape)} != {tuple(target[key].shape)}")
-    model.load_state_dict({**model.state_dict(), **{k: v.to(target[k].dtype) for k, v in converted.items()}})
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxrcaption-export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -227,11 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     model = CaptionModel(config, len(vocab), len(labels))
     if args.state_dict:
-        state = _read_checkpoint(args.state_dict)
+        state, _ = read_checkpoint(args.state_dict)
         state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
         model.load_state_dict(state, strict=True)
     if args.densenet:
-        import_densenet(model, args.densenet)
+        report = import_densenet(model, args.densenet)
+        print(f"encoder from {args.densenet}: {len(report.loaded)} tensors; ignored {report.ignored or 'none'}")
     model.eval()
     extra = {k: v for k, v in (("tokenizer", args.tokenizer), ("name", args.name),
                                 ("description", args.description)) if v is not None}

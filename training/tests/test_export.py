@@ -113,6 +113,15 @@ def test_metadata_validation():
     with pytest.raises(ValueError, match="special"):
         metadata_for(SMALL, VOCAB, SpecialTokens(0, 1, 2, len(VOCAB)), " ")
     assert "labels" not in metadata_for(SMALL, VOCAB, SPECIAL, " ")
+    with pytest.raises(ValueError, match="unknown metadata keys"):
+        metadata_for(SMALL, VOCAB, SPECIAL, " ", trained_on="x")
+
+
+def test_describing_metadata_is_written_and_none_left_out():
+    meta = metadata_for(SMALL, VOCAB, SPECIAL, " ", name="m", disclaimer="Not for clinical use.", version="2",
+                        intended_use=None)
+    assert (meta["name"], meta["disclaimer"], meta["version"]) == ("m", "Not for clinical use.", "2")
+    assert "intended_use" not in meta and "license" not in meta
 
 
 def test_export_refuses_mismatched_labels_and_vocab(tmp_path):
