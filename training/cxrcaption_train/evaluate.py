@@ -1,24 +1,35 @@
-r"""Evaluation glue: the files `cxrcaption eval` / `cxrcaption score` read, the two baselines, and (as a
-cross-check only) candidates from the PyTorch reference.
+r"""Evaluation glue: the files `cxrcaption-cli eval` / `cxrcaption-cli score` read, the baselines, and (as a
+cross-check only) candidates from the PyTorch reference. Scores are per **study**.
 
-    cxrcaption-evaluate --manifest DATA/manifest.jsonl --out runs/demo-en/eval \
-        [--model runs/demo-en/model.safetensors] [--cli .build/release/cxrcaption-cli] [--eval-args "..."]
+    cxrcaption-evaluate --dataset DATA [--format auto|jsonl|csv|r2gen|mimic-cxr-jpg] --out RUN/eval \
+        [--model RUN/model.safetensors] [--cli .build/release/cxrcaption-cli] [--eval-args "..."]
+    cxrcaption-evaluate --manifest DATA/manifest.jsonl --out RUN/eval ...     # = --format jsonl
 
-Writes into --out:
-  references.json   id -> [reference impression]             (the split's studies, copy 0)
-  images.json       id -> absolute image path
-  labels.json       id -> rendered finding labels
-  masks.json        id -> masks .npz path (when the dataset builder saved masks)
-  constant.json     id -> the most frequent training impression (baseline 1)
-  oracle.json       id -> the training impression whose label set is nearest (Jaccard) the study's (baseline 2)
-  ceiling.json      id -> the training impression with the highest expected CIDEr-D given the study's rendered
-                    findings (side and severity included): a findings-conditioned choice that estimates what
-                    a model that saw the drawn findings perfectly could reach (see `ceiling_baseline`)
-  reference.json    id -> ranked beam-search captions of the PyTorch reference (with --model)
-  eval_manifest.jsonl  the split as `cxrcaption eval` reads it (image, report, split, id, labels)
-With --cli and --model, runs `cxrcaption eval --model M --manifest eval_manifest.jsonl --best-of 3 --json
+Studies: the dataset is read by ``records.read_dataset``; ``--views frontal`` (the default) keeps the
+frontal images and those of unknown view (``records.select_views``), as training does. The images of one
+study (same ``study_id``) are never merged and never a problem: each study has one reference (its target,
+``reports.target_text``) and one candidate, the caption of its **first frontal image in dataset order**
+(``dataset.candidate_per_study``: a view in ``records.FRONTAL_VIEWS`` or unknown; a study with lateral
+images only, under ``--views all``, is scored on its first image). A study whose target is empty is left out
+and counted; phantom copies (``copy`` > 0) are left out as before.
+
+Writes into --out (keys are study ids unless said otherwise):
+  references.json   study -> [reference text]
+  images.json       study -> absolute path of the study's candidate image (its first frontal image)
+  studies.json      study -> {"candidate": image id, "images": [image ids, dataset order]}
+  labels.json       study -> finding labels (the dataset's; [] when it gives none)
+  masks.json        candidate image id -> masks .npz path (phantoms whose builder saved masks)
+  constant.json     study -> the most frequent training target (baseline 1)
+  oracle.json       study -> the training target whose label set is nearest (Jaccard) the study's (baseline 2)
+  ceiling.json      study -> the training target with the highest expected CIDEr-D given the study's rendered
+                    phantom findings (side and severity included; see `ceiling_baseline`)
+  reference.json    study -> ranked beam-search captions of the PyTorch reference (with --model)
+  eval_manifest.jsonl  one line per kept image, as `cxrcaption-cli eval` reads it: id (unique per image),
+                    study, view (when known), image, split, report (the study's reference), labels. The CLI
+                    groups lines by `study` and scores each study with its first frontal line, the same rule.
+With --cli and --model, runs `cxrcaption-cli eval --model M --manifest eval_manifest.jsonl --best-of 3 --json
 --output eval_output.jsonl` (+ --eval-args): these are the numbers for the model card (eval_scores.json).
-With --cli, also `cxrcaption score --json` on every candidates file above, saving *_scores.json.
+With --cli, also `cxrcaption-cli score --json` on every candidates file above, saving *_scores.json.
 """
 from __future__ import annotations
 
@@ -32,7 +43,9 @@ import sys
 
 import numpy as np
 
-from .dataset import equalize, load_gray, read_manifest, target_text, to_model_input
+from . import images as images_mod
+from . import records as records_mod
+from .dataset import candidate_per_study, collect_targets, to_model_input
 
 
 def _norm(text: str) -> str:
@@ -148,7 +161,8 @@ def ceiling_baseline(train: list[dict], test: list[dict], beta: float = 10.0, po
     return out
 
 
-def reference_candidates(model_path: str, entries: list[dict], beam: int = 3) -> dict[str, list[str]]:
+def reference_candidates(model_path: str, studies: list[dict], beam: int = 3) -> dict[str, list[str]]:
+    """The PyTorch reference's ranked beam-search captions of each study's candidate image."""
     import torch
     from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search
     from cxrcaption_ref.export import load_model
@@ -157,32 +171,82 @@ def reference_candidates(model_path: str, entries: list[dict], beam: int = 3) ->
     cfg = info["config"]
     out = {}
     with torch.no_grad():
-        for e in entries:
-            x = to_model_input(equalize(load_gray(e["image_path"]), cfg.input_size), cfg)
+        for st in studies:
+            x = to_model_input(images_mod.equalized_image(st["image_path"], cfg.input_size), cfg)
             feats = model.encode(torch.from_numpy(x)[None])
             results = model_beam_search(model, feats, info["special"], BeamParameters(beam=beam, results=beam))
-            out[e["id"]] = [detokenize(r.tokens, info["vocab"], info["join"], info["special"]) for r in results]
+            out[st["id"]] = [detokenize(r.tokens, info["vocab"], info["join"], info["special"]) for r in results]
     return out
 
 
+def studies_of(recs, split: str, language: str, field: str) -> tuple[list[dict], dict]:
+    """The split's studies in dataset order, each {"id", "impression" (its target), "labels",
+    "findings_spec", "mesh", "candidate" (the ImageRecord it is scored on: ``dataset.candidate_per_study``,
+    its first frontal image), "image_path" (the candidate's), "images": [its ImageRecords, dataset order]},
+    and counts (images, studies, studies with several images, empty targets skipped, where targets came
+    from)."""
+    chosen = [r for r in recs if r.split == split and int((r.extra or {}).get("copy", 0) or 0) == 0]
+    pairs, counts = collect_targets(chosen, language, field)
+    records = [r for r, _ in pairs]
+    text_of = {r.image_id: t for r, t in pairs}
+    by_study: dict[str, dict] = {}
+    for i in candidate_per_study([r.study_id for r in records], [r.view for r in records]):
+        record = records[i]
+        extra = record.extra or {}
+        by_study[record.study_id] = {
+            "id": record.study_id, "impression": text_of[record.image_id], "labels": list(record.labels or []),
+            "findings_spec": extra.get("findings_spec", []), "mesh": extra.get("mesh", []),
+            "candidate": record, "image_path": record.path, "images": []}
+    for record in records:
+        by_study[record.study_id]["images"].append(record)
+    studies = list(by_study.values())
+    info = {"images": sum(len(st["images"]) for st in studies), "studies": len(studies),
+            "studies_with_several_images": sum(len(st["images"]) > 1 for st in studies),
+            "targets": counts.as_dict()}
+    return studies, info
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Prepare and run the evaluation of a trained model.")
-    ap.add_argument("--manifest", required=True)
+    ap = argparse.ArgumentParser(prog="cxrcaption-evaluate",
+                                 description="Prepare and run the per-study evaluation of a trained model.")
+    ap.add_argument("--dataset", help="the dataset (as cxrcaption-train --dataset)")
+    ap.add_argument("--format", default="auto", choices=("auto",) + tuple(records_mod.FORMATS))
+    ap.add_argument("--manifest", help="the project's JSONL manifest (= --dataset PATH --format jsonl)")
+    ap.add_argument("--images-root", default=None)
+    ap.add_argument("--missing", choices=("error", "skip"), default="error")
+    ap.add_argument("--views", choices=("frontal", "all"), default="frontal",
+                    help="images a study may be scored on (frontal: PA/AP and unknown views)")
     ap.add_argument("--split", default="test")
     ap.add_argument("--out", required=True)
     ap.add_argument("--model", help="weights file: also write the PyTorch reference's candidates")
-    ap.add_argument("--cli", help="path to the cxrcaption executable")
-    ap.add_argument("--eval-args", default=None, help="extra arguments for `cxrcaption eval`")
+    ap.add_argument("--cli", help="path to the cxrcaption-cli executable")
+    ap.add_argument("--eval-args", default=None, help="extra arguments for `cxrcaption-cli eval`")
     ap.add_argument("--language", choices=("en", "zh"), default="en")
-    ap.add_argument("--target-field", default="impression")
+    ap.add_argument("--target-field", choices=("impression", "findings"), default="impression")
     ap.add_argument("--oracle-key", default="labels", choices=("labels", "mesh"))
-    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=0, help="evaluate the first N studies only")
     args = ap.parse_args(argv)
-    entries = read_manifest(args.manifest)
-    train = [e for e in entries if e["split"] == "train"]
-    test = [e for e in entries if e["split"] == args.split and e.get("copy", 0) == 0]
+    if args.manifest:
+        if args.dataset:
+            ap.error("give --dataset or --manifest, not both")
+        args.dataset, args.format = args.manifest, "jsonl"
+    if not args.dataset:
+        ap.error("--dataset (or --manifest) is required")
+    split = records_mod.normalize_split(args.split) or args.split
+    try:
+        recs = records_mod.read_dataset(args.dataset, args.format, images_root=args.images_root,
+                                        missing=args.missing)
+    except (records_mod.DatasetError, FileNotFoundError) as exc:
+        raise SystemExit(f"--dataset: {exc}") from exc
+    kept, views = records_mod.select_views(recs, args.views)
+    train, _ = studies_of(kept, "train", args.language, args.target_field)
+    test, info = studies_of(kept, split, args.language, args.target_field)
     if args.limit:
         test = test[: args.limit]
+    if not test:
+        raise SystemExit(f"{args.dataset}: no {split} study with a non-empty target (after --views {args.views})")
+    if not train:
+        raise SystemExit(f"{args.dataset}: no train study with a non-empty target: the baselines need them")
     os.makedirs(args.out, exist_ok=True)
 
     def dump(name, obj):
@@ -190,31 +254,38 @@ def main(argv=None):
             json.dump(obj, fh, ensure_ascii=False, indent=0)
         return os.path.join(args.out, name)
 
-    refs = dump("references.json", {e["id"]: [_norm(target_text(e, args.language, args.target_field))]
-                                     for e in test})
+    refs = dump("references.json", {st["id"]: [_norm(st["impression"])] for st in test})
     eval_manifest = os.path.join(args.out, "eval_manifest.jsonl")
     with open(eval_manifest, "w", encoding="utf-8") as fh:
-        for e in test:
-            fh.write(json.dumps({"id": e["id"], "image": e["image_path"], "split": args.split,
-                                 "report": _norm(target_text(e, args.language, args.target_field)),
-                                 "labels": e.get("labels", [])}, ensure_ascii=False) + "\n")
-    dump("images.json", {e["id"]: e["image_path"] for e in test})
-    dump("labels.json", {e["id"]: e.get("labels", []) for e in test})
-    masks = {e["id"]: e["image_path"][:-4] + "_masks.npz" for e in test
-             if os.path.exists(e["image_path"][:-4] + "_masks.npz")}
+        for st in test:
+            for r in st["images"]:
+                line = {"id": r.image_id, "study": st["id"], "image": r.path, "split": split,
+                        "report": _norm(st["impression"]), "labels": st["labels"]}
+                if r.view is not None:
+                    line["view"] = r.view
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    dump("images.json", {st["id"]: st["image_path"] for st in test})
+    dump("studies.json", {st["id"]: {"candidate": st["candidate"].image_id,
+                                     "images": [r.image_id for r in st["images"]]} for st in test})
+    dump("labels.json", {st["id"]: st["labels"] for st in test})
+    masks = {st["candidate"].image_id: st["image_path"][:-4] + "_masks.npz" for st in test
+             if os.path.exists(st["image_path"][:-4] + "_masks.npz")}
     dump("masks.json", masks)
     const = constant_baseline(train)
-    candidates = {"constant": dump("constant.json", {e["id"]: const for e in test}),
+    candidates = {"constant": dump("constant.json", {st["id"]: const for st in test}),
                   "oracle": dump("oracle.json", oracle_baseline(train, test, args.oracle_key)),
                   "ceiling": dump("ceiling.json", ceiling_baseline(train, test))}
-    dump("constant_top3.json", {e["id"]: constant_ranked(train, 3) for e in test})
+    dump("constant_top3.json", {st["id"]: constant_ranked(train, 3) for st in test})
     dump("oracle_top3.json", oracle_ranked(train, test, args.oracle_key, 3))
-    print(f"{len(test)} {args.split} studies; constant baseline: {const!r}")
+    print(json.dumps({"event": "evaluation_set", "split": split, "views_policy": args.views, "views_seen": views,
+                      **info, "studies_written": len(test)}))
+    print(f"{len(test)} {split} studies ({sum(len(st['images']) for st in test)} images); "
+          f"constant baseline: {const!r}")
     if args.model:
         candidates["reference"] = dump("reference.json", reference_candidates(args.model, test))
     if args.cli:
         if args.model:
-            cmd = [args.cli, "eval", "--model", args.model, "--manifest", eval_manifest, "--split", args.split,
+            cmd = [args.cli, "eval", "--model", args.model, "--manifest", eval_manifest, "--split", split,
                    "--best-of", "3", "--json", "--output", os.path.join(args.out, "eval_output.jsonl")]
             cmd += shlex.split(args.eval_args or "")
             print("$", " ".join(cmd), flush=True)
@@ -223,7 +294,7 @@ def main(argv=None):
                 fh.write(res.stdout)
             print(res.stdout[-1500:], res.stderr[-1500:])
             if res.returncode != 0:
-                raise SystemExit(f"cxrcaption eval failed with status {res.returncode}")
+                raise SystemExit(f"cxrcaption-cli eval failed with status {res.returncode}")
         for name, path in candidates.items():
             res = subprocess.run([args.cli, "score", "--candidates", path, "--references", refs, "--json"],
                                  check=True, capture_output=True, text=True)

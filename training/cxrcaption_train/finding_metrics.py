@@ -210,7 +210,10 @@ def main(argv=None):
     records = []
     if args.eval_output:
         records = read_eval_output(args.eval_output)
-        texts["model"] = {r["id"]: r["candidates"][0]["text"] for r in records if r.get("candidates")}
+        # per study: the line the CLI scored the study on (a manifest line per image; older outputs have
+        # one line per study, keyed by id)
+        texts["model"] = {r.get("study", r["id"]): r["candidates"][0]["text"] for r in records
+                          if r.get("candidates") and r.get("scored", True)}
     result = {name: precision_recall(t, labels) for name, t in texts.items()}
     if records:
         result["pointing"] = pointing(records, load("masks.json") or {})

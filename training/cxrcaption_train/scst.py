@@ -2,6 +2,7 @@ r"""Stage 3 (optional, beyond the published recipe): self-critical fine-tuning o
 
     cxrcaption-scst --model runs/demo-en/model.safetensors --manifest DATA/manifest.jsonl \
         --out runs/demo-en-scst [--mention-weight 1.0] [--epochs 8] [--export model.safetensors]
+    cxrcaption-scst --model ... --dataset DATA [--format r2gen|...] --out ...   # any dataset layout
 
 Maximum-likelihood training (stage 2) plus beam search writes the single most probable phrasing, which on
 IU impressions is "no acute cardiopulmonary abnormality." for almost every image: the token cross-entropy
@@ -42,9 +43,11 @@ from cxrcaption_ref.beam import BeamParameters, detokenize, model_beam_search
 from cxrcaption_ref.export import export_model, load_model
 from cxrcaption_ref.model import DecoderContext
 
+from . import records as records_mod
 from .cider import CiderD, metric_words
-from .dataset import EqualizedCache, read_manifest, to_model_input
+from .dataset import collect_targets, equalized_cache, to_model_input
 from .finding_metrics import precision_recall, reported_findings
+
 
 def mention_reward(text: str, truth: set[str]) -> float:
     said = reported_findings(text)
@@ -53,12 +56,29 @@ def mention_reward(text: str, truth: set[str]) -> float:
 
 @torch.no_grad()
 def encode_all(model, entries, config, cache_dir, batch=32, log=print) -> torch.Tensor:
-    images = EqualizedCache(entries, config.input_size, cache_dir, log=log).images
+    """V of every entry's image ([N, F, G, G]), the equalized images read through the sharded image cache
+    in ``cache_dir`` (the trainer's cache format: a run's cache is reused when the images are the same)."""
+    paths = np.array([os.fsencode(e["image_path"]) for e in entries], dtype=np.bytes_)
+    images = equalized_cache(paths, config.input_size, cache_dir, log=lambda r: log(json.dumps(r)))
     out = []
     for i in range(0, len(entries), batch):
-        x = np.stack([to_model_input(np.asarray(images[j]), config) for j in range(i, min(i + batch, len(entries)))])
+        x = np.stack([to_model_input(images[j], config) for j in range(i, min(i + batch, len(entries)))])
         out.append(model.encode(torch.from_numpy(x)))
     return torch.cat(out)
+
+
+def read_entries(dataset: str, fmt: str, images_root: str | None = None) -> dict[str, list[dict]]:
+    """Train and val entries ({"id", "image_path", "impression", "labels"}) of a dataset: frontal images
+    (and unknown views) whose impression is not empty, phantom copies > 0 left out."""
+    recs = records_mod.read_dataset(dataset, fmt, images_root=images_root)
+    kept, _ = records_mod.select_views(recs, "frontal")
+    out = {}
+    for split in ("train", "val"):
+        chosen = [r for r in kept if r.split == split and int((r.extra or {}).get("copy", 0) or 0) == 0]
+        pairs, _ = collect_targets(chosen, "en", "impression")
+        out[split] = [{"id": r.image_id, "study": r.study_id, "image_path": r.path, "impression": text,
+                       "labels": list(r.labels or [])} for r, text in pairs]
+    return out
 
 
 def sample(model, features: torch.Tensor, k: int, special, max_tokens: int):
@@ -111,15 +131,19 @@ def export(model, info, path, dtype, note):
     raw = info["raw"]
     base = (raw.get("description") or "").rstrip()
     separator = " " if base.endswith(".") else ("; " if base else "")
+    kept = {key: raw.get(key) for key in ("version", "intended_use", "disclaimer", "license", "training_data")}
     export_model(model, path, info["vocab"], info["special"], info["join"], labels=info["labels"] or None,
                  dtype=dtype, tokenizer=raw.get("tokenizer"), name=raw.get("name"),
-                 description=f"{base}{separator}Decoder fine-tuned by SCST ({note}).")
+                 description=f"{base}{separator}Decoder fine-tuned by SCST ({note}).", **kept)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="a stage-2 cxrcaption/1 file (the starting point)")
-    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--dataset", help="the dataset (as cxrcaption-train --dataset)")
+    ap.add_argument("--format", default="auto", choices=("auto",) + tuple(records_mod.FORMATS))
+    ap.add_argument("--images-root", default=None)
+    ap.add_argument("--manifest", help="the project's JSONL manifest (= --dataset PATH --format jsonl)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--cache-dir", help="equalized-image cache (default OUT/cache)")
     ap.add_argument("--epochs", type=int, default=8)
@@ -138,6 +162,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.samples < 2:
         ap.error("--samples must be at least 2 (each sample's baseline is the mean of the others)")
+    if a.manifest:
+        if a.dataset:
+            ap.error("give --dataset or --manifest, not both")
+        a.dataset, a.format = a.manifest, "jsonl"
+    if not a.dataset:
+        ap.error("--dataset (or --manifest) is required")
 
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(a.threads)
@@ -152,8 +182,7 @@ def main(argv=None):
 
     model, info = load_model(a.model)
     config = info["config"]
-    entries = read_manifest(a.manifest)
-    splits = {s: [e for e in entries if e["split"] == s and e.get("copy", 0) == 0] for s in ("train", "val")}
+    splits = read_entries(a.dataset, a.format, a.images_root)
     if a.limit:
         splits = {s: v[: a.limit] for s, v in splits.items()}
     if not splits["train"] or not splits["val"]:
@@ -162,7 +191,8 @@ def main(argv=None):
         raise SystemExit("scst scores English text (join \" \"); this model joins with \"\"")
     cache_dir = a.cache_dir or os.path.join(a.out, "cache")
     t0 = time.time()
-    feats = {s: encode_all(model, v, config, cache_dir, log=lambda m: log({"event": m})) for s, v in splits.items()}
+    feats = {s: encode_all(model, v, config, cache_dir, log=lambda m: log({"event": "cache", "detail": m}))
+             for s, v in splits.items()}
     log({"event": "encoded", "seconds": round(time.time() - t0, 1)})
 
     train = splits["train"]

@@ -37,12 +37,12 @@ def learnable_image(kind, rng):
     return np.clip(img, 0, 65535).astype(np.uint16)
 
 
-def write_tiny_manifest(root):
-    """12 train / 6 val / 3 test images of three learnable kinds, with impressions and labels; returns the
-    manifest path."""
+def write_tiny_manifest(root, counts=(12, 6, 3)):
+    """12 train / 6 val / 3 test images (or ``counts``) of three learnable kinds, with impressions and labels;
+    returns the manifest path."""
     rng = np.random.default_rng(0)
     lines = []
-    for split, n in (("train", 12), ("val", 6), ("test", 3)):
+    for split, n in zip(("train", "val", "test"), counts):
         for i in range(n):
             kind = list(TEXTS)[i % 3]
             path = f"images/{split}_{i}.png"

@@ -9,7 +9,9 @@ from cxrcaption_ref import preprocess
 from cxrcaption_ref.export import load_model
 from cxrcaption_ref.model import CaptionModel
 from cxrcaption_train import train as T
-from cxrcaption_train.dataset import equalize, load_gray, read_manifest, target_text
+from cxrcaption_train.dataset import target_for
+from cxrcaption_train.images import equalized_image, read_image
+from cxrcaption_train.records import read_dataset
 from .helpers import TEXTS
 
 def _args(manifest, out, *extra):
@@ -21,15 +23,15 @@ def _log(out):
 
 
 def test_manifest_and_intake(manifest):
-    entries = read_manifest(manifest)
-    assert len(entries) == 21 and os.path.isabs(entries[0]["image_path"])
-    a = load_gray(entries[0]["image_path"])
-    assert a.dtype == np.uint16 and a.shape == (96, 96)
-    eq = equalize(a, 64)
+    records = read_dataset(manifest)
+    assert len(records) == 21 and os.path.isabs(records[0].path)
+    a, keywords = read_image(records[0].path)
+    assert a.dtype == np.uint16 and a.shape == (96, 96) and keywords == {"bits_stored": 16}
+    eq = equalized_image(records[0].path, 64)
     assert np.array_equal(eq, preprocess.equalized_image(a, bits_stored=16, size=64))
-    assert target_text(entries[1]) == TEXTS["cardiomegaly"]
-    zh = target_text(entries[2], "zh")
-    assert "胸腔积液" in zh and zh == target_text(entries[2], "zh")
+    assert target_for(records[1]) == (TEXTS["cardiomegaly"], "source")
+    zh, how = target_for(records[2], "zh")
+    assert "胸腔积液" in zh and how == "phantom findings" and target_for(records[2], "zh") == (zh, how)
 
 
 def test_token_loss_ignores_padding():
