@@ -3,7 +3,7 @@
 #
 #   <prefix>/lib/libcxrcaption.so.<version>      the library, SONAME libcxrcaption.so.N (N follows CXR_ABI_VERSION),
 #   <prefix>/lib/libcxrcaption.so.N -> .so.<version>, <prefix>/lib/libcxrcaption.so -> .so.N (the usual links)
-#   <prefix>/include/cxrcaption.h, cxrcaption.hpp
+#   <prefix>/include/cxrcaption.h, cxrcaption.hpp, cxrcaption_dcmtk.hpp (DICOM via DCMTK -> cxr_image)
 #   <prefix>/lib/pkgconfig/cxrcaption.pc
 #   <prefix>/lib/cmake/cxrcaption/cxrcaptionConfig.cmake, cxrcaptionConfigVersion.cmake  (cxrcaption::cxrcaption)
 #   <prefix>/bin/cxrcaption                      (the CLI, product cxrcaption-cli)
@@ -79,7 +79,7 @@ install -d "$dest/lib" "$dest/include" "$dest/lib/pkgconfig" "$dest/lib/cmake/cx
 install -m 0755 "$bin/libcxrcaption.so" "$dest/lib/libcxrcaption.so.$version"
 ln -sfn "libcxrcaption.so.$version" "$dest/lib/$soname"
 ln -sfn "$soname" "$dest/lib/libcxrcaption.so"
-install -m 0644 include/cxrcaption.h include/cxrcaption.hpp "$dest/include/"
+install -m 0644 include/cxrcaption.h include/cxrcaption.hpp include/cxrcaption_dcmtk.hpp "$dest/include/"
 substitute cxrcaption.pc.in > "$dest/lib/pkgconfig/cxrcaption.pc"
 substitute cmake/cxrcaptionConfig.cmake.in > "$dest/lib/cmake/cxrcaption/cxrcaptionConfig.cmake"
 substitute cmake/cxrcaptionConfigVersion.cmake.in > "$dest/lib/cmake/cxrcaption/cxrcaptionConfigVersion.cmake"

@@ -4,14 +4,18 @@
 #   2. examples/c/caption.c built against the installed copy with pkg-config and with CMake
 #      (find_package(cxrcaption)), both run on a fixture PNG with the golden model, same output;
 #   3. include/cxrcaption.hpp: its test program (Tests/integrations/hpp_test.cpp) against the installed copy;
-#   4. examples/cpp/dicom_caption.cpp (DCMTK) built with CMake and with pkg-config + DCMTK flags, run on the
-#      DICOM fixtures (Tests/integrations/fixtures) and, when ../shared is there, the real DICOMs; an undecodable
-#      JPEG 2000 file must fail with a clear message;
+#   4. include/cxrcaption_dcmtk.hpp with strict warnings, with and without OpenJPEG; examples/cpp/dicom_caption.cpp
+#      (DCMTK, through that header) built with CMake (with OpenJPEG) and with pkg-config + DCMTK flags (without),
+#      run on the DICOM fixtures (Tests/integrations/fixtures, Tests/CXRKitTests/Fixtures/readers) and, when
+#      ../shared is there, the real DICOMs; the build without OpenJPEG must refuse JPEG 2000 with a clear
+#      message, the one with it must decode it;
 #   5. a fresh virtualenv, `pip install ./python` with the library bundled, pytest python/tests and
-#      examples/python/tests, and pydicom_caption.py printing exactly what dicom_caption prints.
+#      examples/python/tests, and pydicom_caption.py printing exactly what dicom_caption prints, on every
+#      DICOM fixture (JPEG 2000 included) and real DICOM.
 # Exits non-zero on the first failure.
 #
-# Needs (Debian 12): Swift 6, cmake, pkg-config, libpng-dev, libopenblas-dev, libdcmtk-dev, python3-venv,
+# Needs (Debian 12): Swift 6, cmake, pkg-config, libpng-dev, libopenblas-dev, libdcmtk-dev, libopenjp2-7-dev,
+# libjpeg62-turbo-dev, python3-venv,
 # a C/C++ compiler, and PyPI (or a mirror: CXR_PIP_ARGS) for numpy, pillow, pydicom, pytest, setuptools.
 #
 # Environment:
@@ -37,6 +41,7 @@ pngs="$root/Tests/c/fixtures"
 gray_png="$pngs/nih_txv_00000001_000.png"
 rgb_png="$pngs/iu_CXR3_IM-1384-1001.png"
 dicoms="$root/Tests/integrations/fixtures"
+readers="$root/Tests/CXRKitTests/Fixtures/readers"
 real_dicoms="$root/../shared/data/real-cxr/dicom"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -45,6 +50,7 @@ for tool in cmake pkg-config "$cc" "$cxx"; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (apt-get install cmake pkg-config build-essential)"
 done
 [ -f /usr/include/dcmtk/dcmdata/dctk.h ] || fail "DCMTK headers are missing (apt-get install libdcmtk-dev)"
+pkg-config --exists libopenjp2 || fail "OpenJPEG is missing (apt-get install libopenjp2-7-dev)"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/cxrcaption-integrations.XXXXXX")"
 if [ "${CXR_KEEP_TEMP:-0}" = 1 ]; then echo "temporary directory: $work"; else trap 'rm -rf "$work"' EXIT; fi
@@ -55,6 +61,7 @@ scripts/install.sh --prefix "$prefix" --config "$config" --build-dir "$build_dir
 expected_files="bin/cxrcaption
 include/cxrcaption.h
 include/cxrcaption.hpp
+include/cxrcaption_dcmtk.hpp
 lib/cmake/cxrcaption/cxrcaptionConfig.cmake
 lib/cmake/cxrcaption/cxrcaptionConfigVersion.cmake
 lib/libcxrcaption.so
@@ -70,6 +77,7 @@ expected_files="$(sed -e "s/__VERSION__/$version/" -e "s/__SONAME__/$soname/" <<
 [ "$installed" = "$expected_files" ] || fail "installed files differ from the expected list:
 $(diff <(echo "$expected_files") <(echo "$installed"))"
 cmp include/cxrcaption.h "$prefix/include/cxrcaption.h" && cmp include/cxrcaption.hpp "$prefix/include/cxrcaption.hpp"
+cmp include/cxrcaption_dcmtk.hpp "$prefix/include/cxrcaption_dcmtk.hpp"
 readelf -d "$prefix/lib/libcxrcaption.so.$version" | grep -q "SONAME.*\[$soname\]" || fail "the library's SONAME is not $soname"
 [ "$(readlink "$prefix/lib/$soname")" = "libcxrcaption.so.$version" ] && [ "$(readlink "$prefix/lib/libcxrcaption.so")" = "$soname" ] \
     || fail "lib/$soname -> libcxrcaption.so.$version and lib/libcxrcaption.so -> $soname expected"
@@ -125,39 +133,54 @@ printf '#include "cxrcaption.hpp"\nint main() { return cxr::abi_version() == CXR
     -o "$work/hpp_test" $(pkg-config --cflags --libs cxrcaption libpng16) -Wl,-rpath,"$prefix/lib"
 "$work/hpp_test" "$model" "$gray_png" "$rgb_png"
 
-step "DICOM example (DCMTK) with CMake, and with pkg-config + DCMTK link flags"
+step "cxrcaption_dcmtk.hpp: strict warnings, with and without OpenJPEG"
+printf '#include "cxrcaption_dcmtk.hpp"\nint main() { return cxr::dcmtk::DicomImage().image().struct_size == sizeof(cxr_image) ? 0 : 1; }\n' \
+    >"$work/dcmtk_only.cpp"
+for flags in "" "-DCXRCAPTION_DCMTK_OPENJPEG $(pkg-config --cflags libopenjp2)"; do
+    # shellcheck disable=SC2086
+    "$cxx" -std=c++17 -Wall -Wextra -Werror -pedantic -Wconversion -Wsign-conversion -Wold-style-cast \
+        $(pkg-config --cflags cxrcaption) $flags -fsyntax-only "$work/dcmtk_only.cpp"
+done
+echo "compiles alone, -Wconversion -Wsign-conversion -Wold-style-cast -Werror, with and without CXRCAPTION_DCMTK_OPENJPEG"
+
+step "DICOM example (DCMTK) with CMake (OpenJPEG), and with pkg-config + DCMTK link flags (no OpenJPEG)"
 cmake -S examples/cpp -B "$work/dicom-cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER="$cxx" >"$work/dicom-cmake.log" || { cat "$work/dicom-cmake.log"; fail "cmake configure (DCMTK?)"; }
+grep -q "dicom_caption: JPEG 2000 through OpenJPEG" "$work/dicom-cmake.log" || { cat "$work/dicom-cmake.log"; fail "CMake did not find OpenJPEG"; }
 cmake --build "$work/dicom-cmake" >"$work/dicom-build.log" || { cat "$work/dicom-build.log"; fail "cmake build"; }
 dicom_caption="$work/dicom-cmake/dicom_caption"
 "$cxx" -std=c++17 -Wall -Wextra -Werror -pedantic examples/cpp/dicom_caption.cpp -o "$work/dicom_caption_pc" \
     $(pkg-config --cflags --libs cxrcaption) -Wl,-rpath,"$(pkg-config --variable=libdir cxrcaption)" \
     -ldcmjpls -ldcmjpeg -ldcmdata -loflog -lofstd
 
-dicom_run() { # name file: runs both builds, keeps the CMake build's output in $work/dicom-<name>.txt
-    "$dicom_caption" "$model" "$2" >"$work/dicom-$1.txt" || fail "dicom_caption failed on $2"
-    "$work/dicom_caption_pc" "$model" "$2" | cmp - "$work/dicom-$1.txt" || fail "the two builds differ on $2"
-    "$dicom_caption" "$model" "$2" --attributes | head -1
-    grep -q '^  1\. ' "$work/dicom-$1.txt" || fail "no impression for $2"
+dicom_files=("$dicoms/rg1_small.dcm" "$dicoms/rg1_small_signed_rescaled.dcm" "$dicoms/rg1_small_jpeg_baseline.dcm"
+             "$dicoms/rgb_planar.dcm" "$dicoms/rg1_thumb_jpeg2000.dcm")
+for f in "$readers"/*.dcm; do case "$(basename "$f")" in refused_*) ;; *) dicom_files+=("$f") ;; esac; done
+if [ -d "$real_dicoms" ]; then dicom_files+=("$real_dicoms"/*.dcm); else echo "SKIPPED the real DICOMs: $real_dicoms is absent"; fi
+dicom_run() { # file: runs both builds (the pkg-config one has no JPEG 2000), keeps the CMake build's output
+    local out="$work/dicom-$(basename "$1").txt"
+    "$dicom_caption" "$model" "$1" >"$out" || fail "dicom_caption failed on $1"
+    case "$1" in
+        *jpeg2000*) ;;
+        *) "$work/dicom_caption_pc" "$model" "$1" | cmp - "$out" || fail "the two builds differ on $1" ;;
+    esac
+    "$dicom_caption" "$model" "$1" --attributes | head -1
+    grep -q '^  1\. ' "$out" || fail "no impression for $1"
 }
-dicom_run small "$dicoms/rg1_small.dcm"
-dicom_run signed "$dicoms/rg1_small_signed_rescaled.dcm"
-dicom_run jpeg "$dicoms/rg1_small_jpeg_baseline.dcm"
-dicom_run rgb "$dicoms/rgb_planar.dcm"
-diff <(sed 1d "$work/dicom-small.txt") <(sed 1d "$work/dicom-signed.txt") \
+for f in "${dicom_files[@]}"; do dicom_run "$f"; done
+diff <(sed 1d "$work/dicom-rg1_small.dcm.txt") <(sed 1d "$work/dicom-rg1_small_signed_rescaled.dcm.txt") \
     || fail "signed + RescaleIntercept must give the same impressions as the unsigned original"
 echo "rg1_small_signed_rescaled.dcm: the same impressions as rg1_small.dcm (signed pixels + rescale read right)"
-if "$dicom_caption" "$model" "$dicoms/rg1_thumb_jpeg2000.dcm" >/dev/null 2>"$work/j2k.err"; then
-    fail "dicom_caption accepted JPEG 2000 pixel data it cannot decode"
+if "$work/dicom_caption_pc" "$model" "$dicoms/rg1_thumb_jpeg2000.dcm" >/dev/null 2>"$work/j2k.err"; then
+    fail "dicom_caption built without OpenJPEG accepted JPEG 2000 pixel data"
 fi
-grep -q 'cannot decode its pixel data: transfer syntax JPEG 2000' "$work/j2k.err" || { cat "$work/j2k.err"; fail "unclear JPEG 2000 message"; }
-echo "JPEG 2000 refused: $(cat "$work/j2k.err")"
-if [ -d "$real_dicoms" ]; then
-    dicom_run real-rg1 "$real_dicoms/RG1_UNCR.dcm"
-    for f in "$real_dicoms"/txv_*.dcm; do dicom_run real-txv "$f"; done
-else
-    echo "SKIPPED the real DICOMs: $real_dicoms is absent"
-fi
+grep -q 'cannot decode its pixel data: transfer syntax JPEG 2000.*needs OpenJPEG' "$work/j2k.err" \
+    || { cat "$work/j2k.err"; fail "unclear JPEG 2000 message"; }
+echo "JPEG 2000 refused without OpenJPEG: $(cat "$work/j2k.err")"
+for f in "$readers"/refused_*.dcm; do
+    if "$dicom_caption" "$model" "$f" >/dev/null 2>"$work/refused.err"; then fail "dicom_caption accepted $f"; fi
+    echo "refused: $(cat "$work/refused.err")"
+done
 
 step "Python package: fresh virtualenv, pip install ./python (library bundled), pytest"
 "$python_base" -m venv "$work/venv"
@@ -176,18 +199,12 @@ env -u CXRCAPTION_LIBRARY "$py" -m pytest -q -p no:cacheprovider python/tests
 env -u CXRCAPTION_LIBRARY "$py" -m pytest -q -p no:cacheprovider examples/python/tests
 
 step "pydicom example prints what the DCMTK example prints"
-pydicom_same() { # name file
-    env -u CXRCAPTION_LIBRARY "$py" examples/python/pydicom_caption.py --model "$model" "$2" >"$work/pydicom-$1.txt"
-    cmp "$work/pydicom-$1.txt" "$work/dicom-$1.txt" || { diff "$work/pydicom-$1.txt" "$work/dicom-$1.txt" | head; fail "pydicom and DCMTK examples differ on $2"; }
-    echo "identical: $(basename "$2")"
+pydicom_same() { # file
+    local out="$work/dicom-$(basename "$1").txt"
+    env -u CXRCAPTION_LIBRARY "$py" examples/python/pydicom_caption.py --model "$model" "$1" >"$work/pydicom.txt"
+    cmp "$work/pydicom.txt" "$out" || { diff "$work/pydicom.txt" "$out" | head; fail "pydicom and DCMTK examples differ on $1"; }
+    echo "identical: $(basename "$1")"
 }
-pydicom_same small "$dicoms/rg1_small.dcm"
-pydicom_same signed "$dicoms/rg1_small_signed_rescaled.dcm"
-pydicom_same jpeg "$dicoms/rg1_small_jpeg_baseline.dcm"
-pydicom_same rgb "$dicoms/rgb_planar.dcm"
-if [ -d "$real_dicoms" ]; then
-    pydicom_same real-rg1 "$real_dicoms/RG1_UNCR.dcm"
-    for f in "$real_dicoms"/txv_*.dcm; do pydicom_same real-txv "$f"; done
-fi
+for f in "${dicom_files[@]}"; do pydicom_same "$f"; done
 
 printf '\nintegrations: all checks passed\n'
