@@ -6,7 +6,8 @@
 // points down, and an import the list below does not allow fails to build (scripts/check_layers):
 //
 //   cxrcaption-cli ──────────────┐        CXRCAPI (libcxrcaption.so: @_cdecl exports only)
-//     │  CXRMetrics, CXRImageIO  │          │
+//     │  CXRMetrics, CXRImageIO, │          │
+//     │  CJPEG, CDICOM           │          │
 //     v                          v          v
 //   CXRKit (the facade: CaptionModel, CaptionSession; the built-in encoder registry)
 //     │                │                      │
@@ -25,7 +26,8 @@
 //   CXRSupport (errors, JSON, files, version)
 //
 // CXRMetrics (CIDEr-D, BLEU, ROUGE-L) and CXRImageIO (PNG through libpng) serve the CLI and the tests;
-// neither is linked into libcxrcaption.so.
+// CJPEG (libjpeg) and CDICOM (DCMTK, OpenJPEG) serve the CLI and its reader tests. None is linked into
+// libcxrcaption.so.
 import Foundation
 import PackageDescription
 
@@ -59,6 +61,18 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        // JPEG through libjpeg(-turbo); its error longjmps stay inside C (cxr_jpeg.h).
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // DICOM through DCMTK (JPEG 2000 through OpenJPEG) behind a C interface (cxr_dicom.h), with the mapping
+        // of include/cxrcaption_dcmtk.hpp, the header C++ users include: one mapping for both.
+        .target(
+            name: "CDICOM",
+            cxxSettings: [.headerSearchPath("../../include")],
+            linkerSettings: [
+                .linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmdata"),
+                .linkedLibrary("oflog"), .linkedLibrary("ofstd"), .linkedLibrary("openjp2"),
+            ]
+        ),
         // The decoder's loops and the Winograd transforms in C, compiled per vector width, chosen at run time.
         .target(name: "CVectorKernels"),
 
@@ -98,6 +112,7 @@ let package = Package(
             name: "cxrcaption-cli",
             dependencies: [
                 "CXRKit", "CXRModel", "CXRDecoding", "CXRIntake", "CXRSupport", "CXRMetrics", "CXRImageIO",
+                "CJPEG", "CDICOM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -116,9 +131,11 @@ let package = Package(
             dependencies: [
                 "CXRKit", "CXRModel", "CXRDenseNet", "CXRDecoding", "CXRIntake", "CXRWeights", "CXRKernels",
                 "CXRTensor", "CXRSupport", "CXRMetrics", "CXRImageIO", "CVectorKernels", "CCXRCAPI",
+                "CJPEG", "CDICOM",
             ],
             exclude: ["Fixtures"]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -59,6 +59,10 @@ echo "exported: $(wc -l <<<"$exported") symbols, all cxr_*, every header functio
 needed="$(readelf -d "$lib" | awk '/NEEDED/ {print $5}' | tr -d '[]')"
 echo "NEEDED: $(tr '\n' ' ' <<<"$needed")"
 if grep -qi swift <<<"$needed"; then fail "the .so needs a Swift runtime library"; fi
+# The image readers (libpng, libjpeg, DCMTK, OpenJPEG) belong to the CLI only.
+if grep -Eqi 'png|jpeg|dcm|ofstd|oflog|openjp|charls|ijg' <<<"$needed"; then
+    fail "the .so needs an image-reading library (only the CLI may): $(tr '\n' ' ' <<<"$needed")"
+fi
 readelf -d "$lib" | grep -E 'SONAME|RUNPATH|RPATH' || true
 
 step "C test program against include/ and the .so"

@@ -1,22 +1,36 @@
 import ArgumentParser
-import CXRImageIO
 import CXRDecoding
 import CXRKit
 import CXRSupport
 import Foundation
 
-/// `cxrcaption caption --model M IMAGE_OR_FOLDER...`: ranked impressions with probabilities for each PNG.
+/// `cxrcaption caption --model M IMAGE_OR_FOLDER...`: ranked impressions with probabilities for each image.
 struct CaptionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption",
-        abstract: "Write ranked impressions (with probabilities) for chest X-ray PNGs.",
+        abstract: "Write ranked impressions (with probabilities) for chest X-rays (DICOM, JPEG, PNG).",
         discussion: """
-            Arguments are PNG files and folders. A folder contributes its .png files in sorted order \
-            (subfolders too with --recursive; other files are skipped); a file named explicitly that is not \
-            a PNG is reported as failed. One bad image never stops the run: it is reported on standard error \
-            (and in --json/--jsonl with its "error"), the run goes on, and the exit status is 1 when any \
-            image failed. With more than one image, progress is shown on standard error: a bar on a \
-            terminal, a plain line every 5% otherwise (--quiet: none).
+            Arguments are image files and folders. Images are DICOM (uncompressed, JPEG, JPEG-LS, RLE, \
+            JPEG 2000; the first frame, with its stored values, rescale, first window and photometric \
+            interpretation: docs/INTAKE.md, "DICOM"), JPEG (gray, YCbCr, RGB) and PNG (8/16-bit gray, RGB, \
+            RGBA, palette), recognized by their first bytes ("DICM" at byte 128, the PNG and JPEG \
+            signatures) or else by their extension (.dcm .dicom .dic .jpg .jpeg .jpe .jfif .png). A folder \
+            contributes its images in sorted order (subfolders too with --recursive); its other files are \
+            not captioned but counted and listed at the end, on standard error. A file named explicitly \
+            that is not an image is reported as failed.
+
+            Views: by default (--views frontal) frontal images (ViewPosition PA, AP and their variants: \
+            AP AXIAL, decubitus LLD/RLD, ...) and images without view information (PNG, JPEG, DICOM \
+            without ViewPosition) are captioned; an image whose ViewPosition names another view (LL, RL, \
+            LATERAL, an oblique) is skipped with a message naming the file and its view. --views all \
+            captions every image. The JSON of each image carries "view" (the \
+            ViewPosition, null when unknown) and "skipped" (why it was not captioned, else null).
+
+            One bad image never stops the run: it is reported on standard error (and in --json/--jsonl \
+            with its "error"), and the run goes on. Exit status: 0 when every image was captioned or \
+            skipped for its view (non-images in folders are only listed), 1 when any image failed (or \
+            there was no image at all). With more than one image, progress is shown on standard error: a \
+            bar on a terminal, a plain line every 5% otherwise (--quiet: none).
 
             --heatmaps DIR writes DIR/<image name>/NN_<token>.png for each token of the top result (the \
             image the model saw with that token's attention map, bilinearly upsampled, divided by its \
@@ -36,6 +50,9 @@ struct CaptionCommand: ParsableCommand {
 
     @OptionGroup var decoding: DecodingOptions
 
+    @Option(help: "Which views to caption: 'frontal' (PA, AP and their variants, and unknown views) or 'all'.")
+    var views: ViewSelection = .frontal
+
     @Flag(help: "Print JSON (an array with one object per image) instead of text, at the end.")
     var json = false
 
@@ -53,7 +70,7 @@ struct CaptionCommand: ParsableCommand {
     @Flag(help: "No progress display.")
     var quiet = false
 
-    @Argument(help: "PNG files (8/16-bit gray, RGB, RGBA, palette) and folders of them.")
+    @Argument(help: "Image files (DICOM, JPEG, PNG) and folders of them.")
     var images: [String]
 
     func run() throws {
@@ -62,9 +79,12 @@ struct CaptionCommand: ParsableCommand {
 
         let inputs = ImageInputs(arguments: images, recursive: recursive)
         for folder in inputs.emptyFolders {
-            FileHandle.standardError.write(Data("\(folder): warning: no PNG files in this folder\n".utf8))
+            FileHandle.standardError.write(Data("\(folder): warning: no images (DICOM, JPEG, PNG) in this folder\n".utf8))
         }
-        guard !inputs.items.isEmpty else { throw CaptionRunError("no PNG images to caption") }
+        guard !inputs.items.isEmpty else {
+            Self.listNonImages(inputs)
+            throw CaptionRunError("no images to caption")
+        }
 
         // Fail now, not after the run, when an output cannot be written.
         let lines = try jsonl.map { try JSONLinesWriter(path: $0) }
@@ -80,13 +100,25 @@ struct CaptionCommand: ParsableCommand {
 
         var reports: [ImageReport] = []
         var failures = 0
+        var skipped = 0
         progress.update(done: 0, failed: 0)
         for item in inputs.items {
             var report = ImageReport(image: item.path, results: [], findings: [:], error: item.problem)
             if item.problem == nil {
                 do {
-                    try caption(item.path, session: session, parameters: parameters,
-                                heatmapWriter: &heatmapWriter, into: &report)
+                    let image = try ImageFile.read(item.path)
+                    report.view = image.view
+                    for note in image.notes { progress.message("\(item.path): note: \(note)") }
+                    if views.admits(image.view) {
+                        try caption(image, path: item.path, session: session, parameters: parameters,
+                                    heatmapWriter: &heatmapWriter, into: &report)
+                    } else {
+                        let view = image.view ?? ""
+                        report.skipped = "view \(view) (\(ViewClass(view: view).rawValue)) is not frontal; "
+                            + "--views all captions it"
+                        skipped += 1
+                        progress.message("\(item.path): skipped: \(report.skipped!)")
+                    }
                 } catch {
                     report.error = report.error ?? "\(error)"
                 }
@@ -101,7 +133,7 @@ struct CaptionCommand: ParsableCommand {
                     throw CaptionRunError("cannot write to \(lines.path): \(error.localizedDescription)")
                 }
             }
-            if !json && (report.error == nil || !report.results.isEmpty) {
+            if !json && (report.error == nil || !report.results.isEmpty) && report.skipped == nil {
                 progress.clearBar()
                 printText(report, labels: captionModel.labels)
                 fflush(nil)  // every output stream: stdout, without naming the C global
@@ -114,6 +146,11 @@ struct CaptionCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(reports), as: UTF8.self))
         }
+        Self.listNonImages(inputs)
+        if skipped > 0 {
+            let message = "caption: \(skipped) image\(skipped == 1 ? "" : "s") skipped for the view (--views all captions them)\n"
+            FileHandle.standardError.write(Data(message.utf8))
+        }
         if failures > 0 {
             let message = "caption: \(failures) of \(reports.count) image\(reports.count == 1 ? "" : "s") failed\n"
             FileHandle.standardError.write(Data(message.utf8))
@@ -121,14 +158,30 @@ struct CaptionCommand: ParsableCommand {
         }
     }
 
-    /// Captions one PNG into `report` (results, findings, heat maps); throws on the first failure, leaving
-    /// what was done in `report` (heat-map errors keep the results).
-    private func caption(_ path: String, session: CaptionSession, parameters: GenerationParameters,
+    /// The files of the folders that are not images, and the entries not read, on standard error.
+    static func listNonImages(_ inputs: ImageInputs) {
+        var text = ""
+        if !inputs.nonImages.isEmpty {
+            let count = inputs.nonImages.count
+            text += "caption: \(count) file\(count == 1 ? " is" : "s are") not \(count == 1 ? "an image" : "images"), "
+                + "not captioned: neither content nor extension is DICOM, JPEG or PNG:\n"
+            for path in inputs.nonImages { text += "  \(path)\n" }
+        }
+        var unread: [String] = []
+        if inputs.hiddenCount > 0 { unread.append("\(inputs.hiddenCount) hidden entr\(inputs.hiddenCount == 1 ? "y" : "ies")") }
+        if inputs.subfolderCount > 0 {
+            unread.append("\(inputs.subfolderCount) subfolder\(inputs.subfolderCount == 1 ? "" : "s") (--recursive searches them)")
+        }
+        if !unread.isEmpty { text += "caption: not read: " + unread.joined(separator: ", ") + "\n" }
+        if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
+    }
+
+    /// Captions one decoded image into `report` (results, findings, heat maps); throws on the first failure,
+    /// leaving what was done in `report` (heat-map errors keep the results).
+    private func caption(_ image: DecodedImage, path: String, session: CaptionSession, parameters: GenerationParameters,
                          heatmapWriter: inout HeatmapWriter?, into report: inout ImageReport) throws {
-        let png = try PNGImage(contentsOf: path)
-        let (bytes, descriptor) = png.intakeBuffer()
-        let (captions, findings) = try bytes.withUnsafeBytes {
-            try session.generateWithFindings(pixels: $0, image: descriptor, parameters: parameters)
+        let (captions, findings) = try image.bytes.withUnsafeBytes {
+            try session.generateWithFindings(pixels: $0, image: image.descriptor, parameters: parameters)
         }
         report.results = captions.map(ResultReport.init)
         if let findings {
@@ -136,7 +189,9 @@ struct CaptionCommand: ParsableCommand {
         }
         if heatmapWriter != nil, let top = captions.first {
             do {
-                let equalized = try bytes.withUnsafeBytes { try session.preprocess(pixels: $0, image: descriptor) }
+                let equalized = try image.bytes.withUnsafeBytes {
+                    try session.preprocess(pixels: $0, image: image.descriptor)
+                }
                 report.heatmaps = try heatmapWriter!.write(imagePath: path, equalized: equalized, caption: top)
             } catch {
                 throw CaptionRunError("heat maps: \(error)")
@@ -161,17 +216,27 @@ struct CaptionCommand: ParsableCommand {
     }
 }
 
-/// JSON shape of one image's results (`--json` array element, `--jsonl` line). `error` is always present
-/// (null when the image succeeded); `heatmaps` (the image's heat-map folder) only with --heatmaps.
+/// JSON shape of one image's results (`--json` array element, `--jsonl` line). `error` (null when the image
+/// succeeded), `view` (DICOM ViewPosition, null when unknown) and `skipped` (why it was not captioned, null
+/// when it was not skipped) are always present; `heatmaps` (the image's heat-map folder) only with --heatmaps.
 struct ImageReport: Encodable {
     var image: String
     var results: [ResultReport]
     var findings: [String: Float]
     var error: String?
+    var view: String?
+    var skipped: String?
     var heatmaps: String?
 
+    init(image: String, results: [ResultReport], findings: [String: Float], error: String?) {
+        self.image = image
+        self.results = results
+        self.findings = findings
+        self.error = error
+    }
+
     enum CodingKeys: String, CodingKey {
-        case image, results, findings, error, heatmaps
+        case image, results, findings, error, view, skipped, heatmaps
     }
 
     func encode(to encoder: Encoder) throws {
@@ -180,6 +245,8 @@ struct ImageReport: Encodable {
         try container.encode(results, forKey: .results)
         try container.encode(findings.mapValues(jsonNumber), forKey: .findings)
         try container.encode(error, forKey: .error)
+        try container.encode(view, forKey: .view)
+        try container.encode(skipped, forKey: .skipped)
         try container.encodeIfPresent(heatmaps, forKey: .heatmaps)
     }
 }

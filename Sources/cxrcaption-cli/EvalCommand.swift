@@ -1,5 +1,4 @@
 import ArgumentParser
-import CXRImageIO
 import CXRDecoding
 import CXRKit
 import CXRMetrics
@@ -12,13 +11,22 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Caption a manifest's images and score them (CIDEr-D top-1 and best-of-K, BLEU, ROUGE-L).",
         discussion: """
-            F.jsonl holds one JSON object per line: "image" (a PNG path; relative paths are resolved against \
-            the manifest's folder), "report" (the reference: a string or a list of strings), "split" (train, \
-            val, test), and optionally "id" (default: the line number) and "labels" (copied to --output). \
-            Only --split is evaluated. The model runs with beam width max(--beam, --best-of) and returns \
-            --best-of results per image; top-1 scores the first, best-of-K the one with the highest CIDEr-D \
-            among them. Images that cannot be read or captioned are reported and counted as failures: the \
-            others are still scored, and the exit status is 1. See docs/METRICS.md.
+            F.jsonl holds one JSON object per line, one image: "image" (a DICOM, JPEG or PNG path, read as \
+            `caption` reads it; relative paths are resolved against the manifest's folder), "report" (the \
+            reference: a string or a list of strings), "split" (train, val, test), and optionally "id" \
+            (unique per line; default: the line number), "study" (lines with the same study form one \
+            study; default: the line's id, its own study), "view" (PA, AP, LL, ...; default: a DICOM \
+            image's ViewPosition, else unknown) and "labels" (copied to --output). Only --split is \
+            evaluated; --limit N keeps its first N studies.
+
+            Every line's image is captioned. A study is scored once, with the candidates of its first \
+            frontal image in manifest order that was captioned (frontal: PA, AP and their variants, or no \
+            view information, as the trainer counts them); a study of lateral (or other) views only is \
+            scored with its first captioned image. Its references are that line's "report". The model runs with beam width max(--beam, --best-of) \
+            and returns --best-of results per image; top-1 scores the first, best-of-K the one with the \
+            highest CIDEr-D among them. Images that cannot be read or captioned are reported and counted \
+            as failures (a study with another captioned image is still scored): the others are still \
+            scored, and the exit status is 1. The report counts images and studies. See docs/METRICS.md.
             """
     )
 
@@ -54,7 +62,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "With --output: add the top result's per-token attention maps.")
     var attention = false
 
-    @Option(help: "Evaluate only the first N images of the split.")
+    @Option(help: "Evaluate only the first N studies of the split (a line without \"study\" is a study).")
     var limit: Int?
 
     @Flag(help: "No progress output.")
@@ -86,7 +94,12 @@ struct EvalCommand: ParsableCommand {
             source = .table(table)
         }
         var entries = try EvalManifest.read(path: manifest, split: split, tokenizer: tokenizer)
-        if let limit, entries.count > limit { entries = Array(entries.prefix(limit)) }
+        var studies = EvalStudy.group(entries)
+        if let limit, studies.count > limit {
+            let kept = Set(studies.prefix(limit).flatMap(\.entries))
+            entries = entries.indices.filter { kept.contains($0) }.map { entries[$0] }
+            studies = EvalStudy.group(entries)
+        }
 
         let parameters = try decoding.parameters(beamWidth: max(beam ?? bestOf, bestOf), maxResults: bestOf,
                                                  returnAttention: attention, resultsOption: "--best-of")
@@ -105,19 +118,20 @@ struct EvalCommand: ParsableCommand {
         progress.update(done: 0, failed: 0)
         for entry in entries {
             let started = Date()
+            var view = entry.view
             do {
-                let png = try PNGImage(contentsOf: entry.imagePath)
-                let (bytes, descriptor) = png.intakeBuffer()
-                let captions = try bytes.withUnsafeBytes {
-                    try session.generate(pixels: $0, image: descriptor, parameters: parameters)
+                let image = try ImageFile.read(entry.imagePath)
+                view = view ?? image.view
+                let captions = try image.bytes.withUnsafeBytes {
+                    try session.generate(pixels: $0, image: image.descriptor, parameters: parameters)
                 }
                 guard !captions.isEmpty else { throw EvalError("the model returned no caption") }
-                outcomes.append(EvalOutcome(entry: entry, captions: captions, error: nil,
+                outcomes.append(EvalOutcome(entry: entry, view: view, captions: captions, error: nil,
                                             seconds: Date().timeIntervalSince(started),
-                                            imageSize: (descriptor.width, descriptor.height)))
+                                            imageSize: (image.descriptor.width, image.descriptor.height)))
             } catch {
                 failed += 1
-                outcomes.append(EvalOutcome(entry: entry, captions: [], error: "\(error)",
+                outcomes.append(EvalOutcome(entry: entry, view: view, captions: [], error: "\(error)",
                                             seconds: Date().timeIntervalSince(started), imageSize: nil))
                 progress.message("eval: \(entry.image) (id \"\(entry.id)\", line \(entry.line)): error: \(error)")
             }
@@ -126,19 +140,24 @@ struct EvalCommand: ParsableCommand {
         progress.finish()
         let seconds = progress.elapsed
 
-        // Score in UTF-8 byte order of the ids, as `cxrcaption score` does, so the two give identical numbers.
-        let scored = outcomes.filter { $0.error == nil }.sorted { ScoreInput.byteOrder($0.entry.id, $1.entry.id) }
+        // Each study by the candidates of its chosen line; in UTF-8 byte order of the study ids, as
+        // `cxrcaption score` orders ids, so the two give identical numbers.
+        let chosen = studies.map { EvalStudyOutcome(study: $0, scoredEntry: Self.scoredEntry(of: $0, in: outcomes)) }
+        let scored = chosen.compactMap { study in study.scoredEntry.map { (study.study.id, outcomes[$0]) } }
+            .sorted { ScoreInput.byteOrder($0.0, $1.0) }
         var report: ScoringReport?
         if !scored.isEmpty {
             let items = scored.map {
-                ScoringItem(id: $0.entry.id, candidates: $0.captions.map(\.text), references: $0.entry.references)
+                ScoringItem(id: $0.0, candidates: $0.1.captions.map(\.text), references: $0.1.entry.references)
             }
             report = try CaptionScorer(tokenizer: tokenizer, documentFrequency: source, bestOf: bestOf).score(items)
         }
         let summary = EvalSummary(model: model, manifest: manifest, split: split, parameters: parameters,
-                                  bestOf: bestOf, outcomes: outcomes, report: report, seconds: seconds)
+                                  bestOf: bestOf, outcomes: outcomes, studies: chosen, report: report,
+                                  seconds: seconds)
         if let output {
-            let records = EvalRecords(outcomes: outcomes, report: report, vocabulary: captionModel.vocabulary,
+            let records = EvalRecords(outcomes: outcomes, studies: chosen, report: report,
+                                      vocabulary: captionModel.vocabulary,
                                       gridSize: captionModel.config.gridSize,
                                       inputSize: captionModel.config.inputSize, attention: attention)
             try records.write(to: output)
@@ -148,9 +167,30 @@ struct EvalCommand: ParsableCommand {
     }
 }
 
+extension EvalCommand {
+    /// The line whose candidates score `study` (an index into `outcomes`): its first captioned frontal image
+    /// (a frontal view or an unknown one, `ViewClass.isFrontalOrUnknown`) in manifest order, else its first
+    /// captioned image (a study of lateral images only); nil when none was captioned. The trainer's rule
+    /// (training/cxrcaption_train/dataset.py, `candidate_per_study`), restricted to the images that were read.
+    static func scoredEntry(of study: EvalStudy, in outcomes: [EvalOutcome]) -> Int? {
+        let captioned = study.entries.filter { outcomes[$0].error == nil }
+        return captioned.first { ViewClass(view: outcomes[$0].view).isFrontalOrUnknown } ?? captioned.first
+    }
+}
+
+/// A study and the line that scores it.
+struct EvalStudyOutcome {
+    var study: EvalStudy
+    /// Index into the run's outcomes of the line whose candidates were scored; nil when no image of the study
+    /// was captioned.
+    var scoredEntry: Int?
+}
+
 /// What happened to one manifest entry.
 struct EvalOutcome {
     var entry: EvalManifestEntry
+    /// The manifest's "view", else the DICOM image's ViewPosition; nil when unknown.
+    var view: String?
     /// Ranked, best first; empty when the image failed.
     var captions: [Caption]
     /// Why the image failed; nil when it was captioned.

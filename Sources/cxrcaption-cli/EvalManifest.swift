@@ -2,10 +2,15 @@ import CXRMetrics
 import CXRSupport
 import Foundation
 
-/// One study of an evaluation manifest (a JSON Lines file, one object per line).
+/// One line of an evaluation manifest (a JSON Lines file, one object per line): one image.
 struct EvalManifestEntry {
-    /// `id` from the line (a string or an integer), else the 1-based line number.
+    /// `id` from the line (a string or an integer), else the 1-based line number; unique per line.
     var id: String
+    /// `study` from the line (a string or an integer), else `id`: lines with the same study form one study.
+    var study: String
+    /// `view` from the line ("PA", "AP", "LL", ...); nil when absent or null (a DICOM image's ViewPosition
+    /// is used then).
+    var view: String?
     /// `image` exactly as written in the manifest.
     var image: String
     /// `image` resolved against the manifest's folder when relative.
@@ -27,9 +32,10 @@ struct EvalManifestError: Error, CustomStringConvertible {
 /// Reads and checks an evaluation manifest.
 ///
 /// Every non-blank line must be a JSON object with `image` (a non-empty string), `report` (a string or a
-/// non-empty list of strings) and `split` (a string); `id` (a string or an integer) and `labels` (anything)
-/// are optional. Every line is checked, whatever its split; the references of the chosen split must each
-/// have at least one word for the scoring tokenizer, and their ids must be unique.
+/// non-empty list of strings) and `split` (a string); `id` and `study` (strings or integers), `view` (a string
+/// or null) and `labels` (anything) are optional. Every line is checked, whatever its split; the references
+/// of the chosen split must each have at least one word for the scoring tokenizer, their ids must be unique,
+/// and the id of a line without `study` (its own study) must not be another line's study.
 enum EvalManifest {
     static func read(path: String, split: String, tokenizer: ScoringTokenizer) throws -> [EvalManifestEntry] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -42,6 +48,8 @@ enum EvalManifest {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var entries: [EvalManifestEntry] = []
         var firstLineOfID: [String: Int] = [:]
+        var firstLineOfStudy: [String: Int] = [:]
+        var lineOfImplicitStudy: [String: Int] = [:]
         var splitsSeen: [String: Int] = [:]
         let decoder = JSONDecoder()
         // Split on unicode scalars: "\r\n" is a single Character, so a Character split would not see CRLF lines.
@@ -91,6 +99,19 @@ enum EvalManifest {
             case .int(let number)?: id = String(number)
             case let other?: throw fail("\"id\" must be a string or an integer, found \(other.kindName)")
             }
+            var study: String?
+            switch value["study"] {
+            case nil, .null?: study = nil
+            case .string(let text)? where !text.isEmpty: study = text
+            case .int(let number)?: study = String(number)
+            case let other?: throw fail("\"study\" must be a non-empty string or an integer, found \(other.kindName)")
+            }
+            var view: String?
+            switch value["view"] {
+            case nil, .null?: view = nil
+            case .string(let text)?: view = text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : text
+            case let other?: throw fail("\"view\" must be a string (PA, AP, LL, ...) or null, found \(other.kindName)")
+            }
             splitsSeen[entrySplit, default: 0] += 1
             guard entrySplit == split else { continue }
 
@@ -98,12 +119,26 @@ enum EvalManifest {
                 throw fail("reference \(offset) of id \"\(id)\" has no words (\"\(reference.prefix(40))\")")
             }
             if let first = firstLineOfID[id] {
-                throw fail("id \"\(id)\" was already used on line \(first)")
+                throw fail("id \"\(id)\" was already used on line \(first) (ids are per image: give two views of "
+                           + "one study their own ids and the same \"study\")")
             }
             firstLineOfID[id] = lineNumber
+            let studyKey = study ?? id
+            if study == nil, let named = firstLineOfStudy[studyKey] {
+                throw fail("id \"\(id)\" has no \"study\" (it is its own study) but is the study of line \(named); "
+                           + "give this line a \"study\" too")
+            }
+            if study != nil, let implicit = lineOfImplicitStudy[studyKey] {
+                throw fail("study \"\(studyKey)\" is the id of line \(implicit), which has no \"study\" (it is its own "
+                           + "study); give that line a \"study\" too")
+            }
+            if study == nil { lineOfImplicitStudy[studyKey] = lineNumber } else if firstLineOfStudy[studyKey] == nil {
+                firstLineOfStudy[studyKey] = lineNumber
+            }
             let imagePath = image.hasPrefix("/") ? image : folder + "/" + image
-            entries.append(EvalManifestEntry(id: id, image: image, imagePath: imagePath, references: references,
-                                             split: entrySplit, labels: value["labels"], line: lineNumber))
+            entries.append(EvalManifestEntry(id: id, study: studyKey, view: view, image: image, imagePath: imagePath,
+                                             references: references, split: entrySplit, labels: value["labels"],
+                                             line: lineNumber))
         }
         guard !entries.isEmpty else {
             let seen = splitsSeen.keys.sorted().map { "\($0) (\(splitsSeen[$0]!))" }.joined(separator: ", ")
@@ -130,5 +165,27 @@ enum EvalManifest {
             return context.debugDescription
         }
         return "\(error)"
+    }
+}
+
+/// The lines of one study, in manifest order.
+struct EvalStudy {
+    var id: String
+    /// Indices into the manifest's entries (of the evaluated split), in manifest order.
+    var entries: [Int]
+
+    /// The studies of `entries`, in the order of their first line.
+    static func group(_ entries: [EvalManifestEntry]) -> [EvalStudy] {
+        var studies: [EvalStudy] = []
+        var index: [String: Int] = [:]
+        for (i, entry) in entries.enumerated() {
+            if let at = index[entry.study] {
+                studies[at].entries.append(i)
+            } else {
+                index[entry.study] = studies.count
+                studies.append(EvalStudy(id: entry.study, entries: [i]))
+            }
+        }
+        return studies
     }
 }

@@ -6,9 +6,11 @@ import Foundation
 /// The summary `cxrcaption eval` prints: a table, or JSON with `--json`.
 ///
 /// JSON: {"model", "manifest", "split", "beam", "best_of", "max_tokens", "length_penalty", "suppress_unknown",
-/// "images" (entries evaluated), "scored", "failures", "failed": [{"id", "image", "line", "error"}],
-/// "seconds", "seconds_per_image", "scores": the object `cxrcaption score --json` prints (null when no image
-/// could be scored)}.
+/// "images" (manifest lines evaluated), "studies" (studies evaluated), "scored" (studies scored),
+/// "unscored_studies" (studies none of whose images could be captioned), "failures" (images that failed),
+/// "failed": [{"id", "study", "image", "line", "error"}], "views": {"frontal", "lateral", "other",
+/// "unknown"} (images by view), "seconds", "seconds_per_image", "scores": the object `cxrcaption score
+/// --json` prints, per study (null when no study could be scored)}.
 struct EvalSummary {
     var model: String
     var manifest: String
@@ -16,25 +18,34 @@ struct EvalSummary {
     var parameters: GenerationParameters
     var bestOf: Int
     var outcomes: [EvalOutcome]
+    var studies: [EvalStudyOutcome]
     var report: ScoringReport?
     var seconds: Double
 
     private var failures: [EvalOutcome] { outcomes.filter { $0.error != nil } }
-    private var scoredCount: Int { outcomes.count - failures.count }
+    private var scoredCount: Int { studies.filter { $0.scoredEntry != nil }.count }
     private var secondsPerImage: Double { outcomes.isEmpty ? 0 : seconds / Double(outcomes.count) }
+    private func viewCount(_ viewClass: ViewClass) -> Int {
+        outcomes.filter { ViewClass(view: $0.view) == viewClass }.count
+    }
 
     func json() -> String {
         let failed: [EvalJSON] = failures.map {
-            .object([("id", .string($0.entry.id)), ("image", .string($0.entry.image)), ("line", .int($0.entry.line)),
-                     ("error", .string($0.error ?? ""))])
+            .object([("id", .string($0.entry.id)), ("study", .string($0.entry.study)), ("image", .string($0.entry.image)),
+                     ("line", .int($0.entry.line)), ("error", .string($0.error ?? ""))])
         }
+        let views: EvalJSON = .object([ViewClass.frontal, .lateral, .other, .unknown].map {
+            ($0.rawValue, .int(viewCount($0)))
+        })
         let members: [(String, EvalJSON)] = [
             ("model", .string(model)), ("manifest", .string(manifest)), ("split", .string(split)),
             ("beam", .int(parameters.beamWidth)), ("best_of", .int(bestOf)), ("max_tokens", .int(parameters.maxTokens)),
             ("length_penalty", .double(parameters.lengthPenalty)),
             ("suppress_unknown", .bool(parameters.suppressUnknown)),
-            ("images", .int(outcomes.count)), ("scored", .int(scoredCount)), ("failures", .int(failures.count)),
-            ("failed", .array(failed)), ("seconds", .double(seconds)), ("seconds_per_image", .double(secondsPerImage)),
+            ("images", .int(outcomes.count)), ("studies", .int(studies.count)), ("scored", .int(scoredCount)),
+            ("unscored_studies", .int(studies.count - scoredCount)), ("failures", .int(failures.count)),
+            ("failed", .array(failed)), ("views", views),
+            ("seconds", .double(seconds)), ("seconds_per_image", .double(secondsPerImage)),
         ]
         var lines = ["{"]
         for (key, value) in members {
@@ -50,7 +61,10 @@ struct EvalSummary {
         var lines = [
             "model: \(model)",
             "manifest: \(manifest)  split: \(split)",
-            "images: \(outcomes.count)    scored: \(scoredCount)    failures: \(failures.count)",
+            "images: \(outcomes.count)    studies: \(studies.count)    scored studies: \(scoredCount)    "
+                + "failures: \(failures.count)",
+            "views: " + [ViewClass.frontal, .lateral, .other, .unknown].map { "\($0.rawValue) \(viewCount($0))" }
+                .joined(separator: ", "),
             "decoding: beam \(parameters.beamWidth), best-of \(bestOf), max tokens \(parameters.maxTokens)"
                 + (parameters.lengthPenalty != 0 ? ", length penalty \(parameters.lengthPenalty)" : "")
                 + (parameters.suppressUnknown ? ", <nou> suppressed" : ""),
@@ -63,6 +77,12 @@ struct EvalSummary {
         } else {
             lines.append("")
             lines.append("no image could be captioned: nothing to score")
+        }
+        if studies.count > scoredCount {
+            lines.append("")
+            let unscored = studies.count - scoredCount
+            lines.append("\(unscored) stud\(unscored == 1 ? "y" : "ies") not scored (none of \(unscored == 1 ? "its" : "their") "
+                         + "images could be captioned)")
         }
         if !failures.isEmpty {
             lines.append("")
@@ -77,22 +97,26 @@ struct EvalSummary {
     }
 }
 
-/// The per-image file (`--output`): one JSON object per line, in manifest order.
+/// The per-image file (`--output`): one JSON object per manifest line, in manifest order.
 ///
-///     {"id", "image" (as in the manifest), "image_path" (resolved), "line", "split", "labels" (when given),
+///     {"id", "study", "view" (the manifest's, else the DICOM ViewPosition; null when unknown),
+///      "scored" (true on the line whose candidates scored its study),
+///      "image" (as in the manifest), "image_path" (resolved), "line", "split", "labels" (when given),
 ///      "references": [...], "seconds", "width", "height" (of the decoded image),
 ///      "candidates": [{"text", "tokens": [ids], "words": [token strings], "log_prob", "score", "truncated"}],
 ///      "top1": METRICS,
 ///      "best_of_k": METRICS + {"k", "rank" (0-based index of the chosen candidate), "candidates_cider_d"},
 ///      "attention": {"grid", "regions", "input_size", "words": [...], "maps": [[regions floats] per word]}}
 ///
-/// METRICS is `cxrcaption score --json`'s per-image object. "attention" (with `--attention`) belongs to the
+/// METRICS is `cxrcaption score --json`'s per-image object, the study's scores: "top1" and "best_of_k" are on
+/// the scored line only. "attention" (with `--attention`) belongs to the
 /// top candidate: one map per emitted word (`<end>` has none), region r = y * grid + x over the model's
 /// input_size x input_size view, which is the whole image resized (aspect not kept, docs/INTAKE.md), so
 /// region (x, y) covers image columns [x * width / grid, (x + 1) * width / grid) and the rows likewise.
 /// A failed image has "error" instead of "candidates" and the scores.
 struct EvalRecords {
     var outcomes: [EvalOutcome]
+    var studies: [EvalStudyOutcome]
     var report: ScoringReport?
     var vocabulary: Vocabulary
     var gridSize: Int
@@ -102,9 +126,11 @@ struct EvalRecords {
     func write(to path: String) throws {
         var index: [String: Int] = [:]
         if let report { for (i, id) in report.ids.enumerated() { index[id] = i } }
+        let scoredLines = Set(studies.compactMap(\.scoredEntry))
         var text = ""
-        for outcome in outcomes {
-            record(outcome, at: index[outcome.entry.id]).write(to: &text)
+        for (i, outcome) in outcomes.enumerated() {
+            let scored = scoredLines.contains(i)
+            record(outcome, scored: scored, at: scored ? index[outcome.entry.study] : nil).write(to: &text)
             text += "\n"
         }
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
@@ -116,10 +142,12 @@ struct EvalRecords {
         tokens.map { .string($0 >= 0 && $0 < vocabulary.count ? vocabulary.tokens[$0] : "<\($0)>") }
     }
 
-    private func record(_ outcome: EvalOutcome, at reportIndex: Int?) -> EvalJSON {
+    private func record(_ outcome: EvalOutcome, scored: Bool, at reportIndex: Int?) -> EvalJSON {
         let entry = outcome.entry
         var members: [(String, EvalJSON)] = [
-            ("id", .string(entry.id)), ("image", .string(entry.image)), ("image_path", .string(entry.imagePath)),
+            ("id", .string(entry.id)), ("study", .string(entry.study)),
+            ("view", outcome.view.map { .string($0) } ?? .null), ("scored", .bool(scored)),
+            ("image", .string(entry.image)), ("image_path", .string(entry.imagePath)),
             ("line", .int(entry.line)), ("split", .string(entry.split)),
         ]
         if let labels = entry.labels { members.append(("labels", labels)) }

@@ -1,10 +1,11 @@
-"""Tests of `cxrcaption-cli caption` on folders and many files (--jsonl, progress, failures) and of its
-attention heat maps (--heatmaps).
+"""Tests of `cxrcaption-cli caption` on folders and many files (--jsonl, progress, failures, non-images), on
+DICOM, JPEG and PNG, of its view selection (--views), and of its attention heat maps (--heatmaps).
 
 Uses the golden model (Tests/CXRKitTests/Fixtures/golden/model.safetensors: input 64, grid 2x2, seeded random
-weights, 30-token vocabulary; see its README.md) and PNGs from Tests/CXRKitTests/Fixtures/intake (see its
-PROVENANCE.md), so it runs everywhere. The captions are nonsense; what is tested is which images are run,
-what is written for each, and that the heat maps show the attention the model returned.
+weights, 30-token vocabulary; see its README.md), PNGs from Tests/CXRKitTests/Fixtures/intake, DICOM and JPEG
+files from Tests/CXRKitTests/Fixtures/readers and Tests/integrations/fixtures (PROVENANCE.md in each), so it
+runs everywhere. The captions are nonsense; what is tested is which images are run, what is written for each,
+and that the heat maps show the attention the model returned.
 
 Needs: pytest, numpy, Pillow; the CLI binary (env CXRCAPTION_CLI, else `swift build --show-bin-path`).
 
@@ -29,7 +30,10 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "CXRKitTests" / "Fixtures"
 MODEL = FIXTURES / "golden" / "model.safetensors"
 INTAKE = FIXTURES / "intake"
+READERS = FIXTURES / "readers"
+DICOMS = REPO / "Tests" / "integrations" / "fixtures"
 GOOD = ["hannover_006f3a8a_crop.png", "iu_cxr3_crop_rgb.png", "png_gray8.png", "png_palette.png"]
+REPORT_KEYS = {"image", "results", "findings", "error", "view", "skipped"}
 
 
 
@@ -45,42 +49,80 @@ def read_jsonl(path):
 
 @pytest.fixture
 def folder(tmp_path):
-    """good PNGs, a corrupt PNG, a text file and a DICOM-named file, a hidden PNG, and a subfolder."""
+    """Images of every kind (PNG, JPEG, DICOM with and without its extension), broken images (a corrupt PNG, a
+    truncated JPEG, a .dcm that is not DICOM), non-images (a text file, random bytes), a hidden PNG and a
+    subfolder."""
     root = tmp_path / "study"
     (root / "sub").mkdir(parents=True)
     for name in GOOD[:3]:
         shutil.copy(INTAKE / name, root / name)
     shutil.copy(INTAKE / "corrupt_truncated.png", root / "b_broken.png")
+    jpeg = (READERS / "jpeg_gray.jpg").read_bytes()
+    (root / "c_truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    shutil.copy(DICOMS / "rg1_small_jpeg_baseline.dcm", root / "d_chest.dcm")
+    shutil.copy(READERS / "jpeg_ycbcr420.jpg", root / "e_photo.JPG")
+    shutil.copy(DICOMS / "rg1_thumb_jpeg2000.dcm", root / "IM0001")  # DICOM by content, no extension
     (root / "notes.txt").write_text("not an image\n")
-    (root / "scan.dcm").write_bytes(b"\0" * 132 + b"DICM")
+    (root / "data.bin").write_bytes(bytes(range(256)) * 3)
+    (root / "scan.dcm").write_bytes(b"\0" * 132 + b"DICM")  # .dcm, but not DICOM
     shutil.copy(INTAKE / "png_gray8.png", root / ".hidden.png")
     shutil.copy(INTAKE / "png_palette.png", root / "sub" / "deeper.PNG")
     return root
 
 
-def test_folder_runs_every_png_and_reports_bad_ones(folder, tmp_path):
+IMAGES_IN_FOLDER = GOOD[:3] + ["b_broken.png", "c_truncated.jpg", "d_chest.dcm", "e_photo.JPG", "IM0001",
+                               "scan.dcm"]
+NON_IMAGES = ["data.bin", "notes.txt"]
+
+
+def test_folder_runs_every_image_and_reports_bad_ones(folder, tmp_path):
     missing = tmp_path / "missing.png"
     jsonl = tmp_path / "out.jsonl"
-    done = caption("--jsonl", jsonl, "--json", folder, folder / "scan.dcm", missing)
+    done = caption("--jsonl", jsonl, "--json", folder, folder / "scan.dcm", missing, folder / "notes.txt")
     assert done.returncode == 1, done.stderr
-    expected = sorted(str(folder / n) for n in GOOD[:3] + ["b_broken.png"]) + [str(folder / "scan.dcm"),
-                                                                               str(missing)]
+    expected = sorted(str(folder / n) for n in IMAGES_IN_FOLDER) + [str(folder / "scan.dcm"), str(missing),
+                                                                    str(folder / "notes.txt")]
     lines = read_jsonl(jsonl)
-    assert [line["image"] for line in lines] == expected  # sorted folder PNGs, then explicit files in order
+    assert [line["image"] for line in lines] == expected  # sorted folder images, then explicit files in order
     by_name = {Path(line["image"]).name: line for line in lines}
-    for name in GOOD[:3]:
-        assert by_name[name]["error"] is None
+    for name in GOOD[:3] + ["d_chest.dcm", "e_photo.JPG", "IM0001"]:
+        assert by_name[name]["error"] is None, by_name[name]
         assert by_name[name]["results"] and by_name[name]["results"][0]["tokens"]
         assert set(by_name[name]["findings"]) == {"cardiomegaly", "effusion", "pneumothorax"}
+    assert by_name["d_chest.dcm"]["view"] == by_name["IM0001"]["view"] == "PA"
+    assert by_name["e_photo.JPG"]["view"] is None and by_name[GOOD[0]]["view"] is None
     assert "PNG" in by_name["b_broken.png"]["error"] and by_name["b_broken.png"]["results"] == []
-    assert "not a PNG file (.dcm)" in by_name["scan.dcm"]["error"]
+    assert "JPEG" in by_name["c_truncated.jpg"]["error"] and "truncated" in by_name["c_truncated.jpg"]["error"]
+    assert "DICOM" in by_name["scan.dcm"]["error"]
     assert "no such file" in by_name["missing.png"]["error"]
-    # stderr names each failure and the count; the skipped files are not mentioned.
-    assert "b_broken.png: error:" in done.stderr and "scan.dcm: error:" in done.stderr
-    assert "3 of 6 images failed" in done.stderr
-    assert "notes.txt" not in done.stderr and "hidden" not in done.stderr + jsonl.read_text()
+    assert "not an image (.txt)" in by_name["notes.txt"]["error"]
+    # stderr names each failure and the count, and lists every non-image of the folder at the end.
+    for name in ["b_broken.png", "c_truncated.jpg", "scan.dcm", "missing.png", "notes.txt"]:
+        assert name + ": error:" in done.stderr, name
+    assert "6 of 12 images failed" in done.stderr
+    listing = done.stderr[done.stderr.index("2 files are not images"):]
+    assert [l.strip() for l in listing.splitlines()[1:3]] == [str(folder / n) for n in NON_IMAGES]
+    assert "not read: 1 hidden entry, 1 subfolder (--recursive searches them)" in done.stderr
+    assert ".hidden.png" not in done.stderr + jsonl.read_text()
     # --json prints the same objects as --jsonl, at the end.
     assert json.loads(done.stdout) == lines
+
+
+def test_non_images_are_listed_and_do_not_fail_the_run(tmp_path):
+    root = tmp_path / "mixed"
+    root.mkdir()
+    shutil.copy(INTAKE / GOOD[0], root / "a.png")
+    shutil.copy(READERS / "jpeg_gray.jpg", root / "b.jpeg")
+    shutil.copy(DICOMS / "rg1_small.dcm", root / "c.dcm")
+    (root / "readme.txt").write_text("words\n")
+    (root / "report.pdf").write_bytes(b"%PDF-1.4\n")
+    done = caption("--json", "--quiet", root)
+    assert done.returncode == 0, done.stderr  # every image captioned; non-images only listed
+    reports = json.loads(done.stdout)
+    assert [Path(r["image"]).name for r in reports] == ["a.png", "b.jpeg", "c.dcm"]
+    assert all(r["error"] is None and r["results"] for r in reports)
+    assert "2 files are not images" in done.stderr
+    assert str(root / "readme.txt") in done.stderr and str(root / "report.pdf") in done.stderr
 
 
 def test_jsonl_equals_json_of_a_separate_run(folder, tmp_path):
@@ -91,8 +133,7 @@ def test_jsonl_equals_json_of_a_separate_run(folder, tmp_path):
     lines = read_jsonl(jsonl)
     assert lines == json.loads(only_json.stdout)
     assert all(len(line["results"]) == 2 for line in lines if line["error"] is None)
-    keys = {"image", "results", "findings", "error"}
-    assert all(set(line) == keys for line in lines)
+    assert all(set(line) == REPORT_KEYS for line in lines)
     result = next(line for line in lines if line["error"] is None)["results"][0]
     assert set(result) == {"text", "tokens", "log_prob", "probability", "truncated"}
     assert result["probability"] == pytest.approx(np.exp(result["log_prob"]), rel=1e-12)
@@ -105,8 +146,9 @@ def test_jsonl_equals_json_of_a_separate_run(folder, tmp_path):
 def test_jsonl_lines_are_written_as_images_finish_and_survive_ctrl_c(tmp_path):
     many = tmp_path / "many"
     many.mkdir()
-    for i in range(400):
-        shutil.copy(INTAKE / "png_gray8.png", many / ("%03d.png" % i))
+    count = 1000  # a larger image and more of them than needed: the run must still be going at the signal
+    for i in range(count):
+        shutil.copy(INTAKE / "hannover_006f3a8a_crop.png", many / ("%04d.png" % i))
     jsonl = tmp_path / "out.jsonl"
     process = subprocess.Popen([cli_path(), "caption", "--model", str(MODEL), "--max-tokens", "60", "--quiet",
                                 "--jsonl", str(jsonl), str(many)], stdout=subprocess.DEVNULL,
@@ -126,12 +168,12 @@ def test_jsonl_lines_are_written_as_images_finish_and_survive_ctrl_c(tmp_path):
     data = jsonl.read_bytes()
     assert data.endswith(b"\n")
     lines = [json.loads(line) for line in data.decode().splitlines()]
-    assert 3 <= len(lines) < 400
-    assert [line["image"] for line in lines] == [str(many / ("%03d.png" % i)) for i in range(len(lines))]
+    assert 3 <= len(lines) < count
+    assert [line["image"] for line in lines] == [str(many / ("%04d.png" % i)) for i in range(len(lines))]
 
 
 def huge_batchnorm_model(folder):
-    """The golden model with every norm0 weight 3e38: finite, so it loads, but its log-probabilities are -inf."""
+    """The golden model with every norm0 weight 3e38: finite, but past the loader's limit of 1e9."""
     data = MODEL.read_bytes()
     length = struct.unpack("<Q", data[:8])[0]
     header = json.loads(data[8:8 + length])
@@ -145,61 +187,121 @@ def huge_batchnorm_model(folder):
     return path
 
 
-def test_non_finite_numbers_are_json_null_and_do_not_fail_the_run(tmp_path):
+def test_a_model_with_overflowing_weights_is_refused_at_load(tmp_path):
     model = huge_batchnorm_model(tmp_path)
     image = INTAKE / "png_gray8.png"
     done = caption("--json", image, model=model)
-    assert done.returncode == 0, done.stderr
-    [report] = json.loads(done.stdout)
-    assert report["error"] is None and report["results"]
-    assert all(r["log_prob"] is None for r in report["results"]), report["results"]
-    assert all(r["probability"] is None or r["probability"] == 0 for r in report["results"])
-
-    lines = tmp_path / "out.jsonl"
-    done = caption("--jsonl", lines, image, image, model=model)
-    assert done.returncode == 0, done.stderr
-    records = read_jsonl(lines)
-    assert len(records) == 2 and all(r["results"][0]["log_prob"] is None for r in records)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "encoder.features.norm0.weight" in done.stderr and "finite" in done.stderr, done.stderr
 
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text(json.dumps({"image": str(image), "report": "No effusion.", "split": "test"}) + "\n")
-    done = run_cli("eval", "--model", model, "--manifest", manifest, "--json", "--max-tokens", 8,
-                   "--output", tmp_path / "eval.jsonl")
+    done = run_cli("eval", "--model", model, "--manifest", manifest, "--json", "--max-tokens", 8)
+    assert done.returncode == 1 and "encoder.features.norm0.weight" in done.stderr, done.stderr
+
+
+def test_non_finite_numbers_would_be_json_null():
+    """JSON has no NaN: `jsonNumber` writes null. Results are finite now (the core refuses what would not be),
+    so this checks the encoding of a finite run: numbers, never strings."""
+    done = caption("--json", INTAKE / "png_gray8.png")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["failures"] == 0
-    [record] = read_jsonl(tmp_path / "eval.jsonl")
-    assert record["candidates"][0]["log_prob"] is None
+    [report] = json.loads(done.stdout)
+    assert all(isinstance(r["log_prob"], float) for r in report["results"])
 
 
 def test_recursive_adds_subfolders_in_sorted_order(folder, tmp_path):
     jsonl = tmp_path / "out.jsonl"
-    caption("--jsonl", jsonl, "--recursive", "--quiet", folder)
+    done = caption("--jsonl", jsonl, "--recursive", "--quiet", folder)
     images = [line["image"] for line in read_jsonl(jsonl)]
     assert str(folder / "sub" / "deeper.PNG") in images
-    assert images == sorted(images) and len(images) == 5
+    assert images == sorted(images) and len(images) == len(IMAGES_IN_FOLDER) + 1
+    assert "subfolder (" not in done.stderr
 
 
 def test_only_empty_folders_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "a.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "empty" / "a.txt").write_text("no image here\n")
     done = caption(tmp_path / "empty")
     assert done.returncode != 0
-    assert "no PNG files in this folder" in done.stderr and "no PNG images to caption" in done.stderr
+    assert "no images (DICOM, JPEG, PNG) in this folder" in done.stderr and "no images to caption" in done.stderr
+    assert str(tmp_path / "empty" / "a.txt") in done.stderr  # listed, not silently dropped
+
+
+def test_a_truncated_jpeg_fails_alone(tmp_path):
+    jpeg = (READERS / "jpeg_gray.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(jpeg[:-40])
+    done = caption("--json", tmp_path / "cut.jpg", READERS / "jpeg_gray.jpg")
+    assert done.returncode == 1
+    cut, whole = json.loads(done.stdout)
+    assert "truncated" in cut["error"] and cut["results"] == []
+    assert whole["error"] is None and whole["results"]
 
 
 def test_progress_lines_when_not_a_terminal(folder):
     done = caption("--quiet", folder)
     assert "images (" not in done.stderr
     done = caption(folder)
-    assert "caption: 4/4 images (100%)" in done.stderr and "failed 1" in done.stderr
+    total = len(IMAGES_IN_FOLDER)
+    assert f"caption: {total}/{total} images (100%)" in done.stderr and "failed 3" in done.stderr
 
 
 def test_progress_bar_on_a_terminal(folder):
     done, text = run_cli_on_terminal("caption", "--model", MODEL, "--max-tokens", 4, folder)
     assert done.returncode == 1
-    assert "\rcaption [" in text and "4/4" in text and "#" * 30 in text and "failed 1" in text
+    total = len(IMAGES_IN_FOLDER)
+    assert "\rcaption [" in text and f"{total}/{total}" in text and "#" * 30 in text and "failed 3" in text
     assert "images (" not in text  # not the plain lines
     assert "b_broken.png: error:" in text
+
+
+# ------------------------------------------------------------------------------------------- kinds, views
+
+def test_dicom_jpeg_and_png_are_captioned_like_their_pixels(tmp_path):
+    """Each kind is read as its reference reads it: a JPEG gives the captions of Pillow's decode saved as a PNG,
+    an 8-bit MONOCHROME2 DICOM (no window) those of pydicom's pixels saved as a PNG, and the signed + rescaled
+    DICOM copy those of the unsigned original."""
+    import pydicom
+    files = [DICOMS / "rg1_small.dcm", DICOMS / "rg1_small_signed_rescaled.dcm", DICOMS / "rgb_planar.dcm",
+             READERS / "jpeg_ycbcr420.jpg", DICOMS / "rg1_small_jpeg_baseline.dcm", READERS / "rle_mono16.dcm",
+             INTAKE / GOOD[0]]
+    done = caption("--json", *files)
+    assert done.returncode == 0, done.stderr
+    reports = json.loads(done.stdout)
+    assert [r["view"] for r in reports] == ["PA", "PA", "PA", None, "PA", None, None]
+    assert all(r["error"] is None and r["skipped"] is None and r["results"] for r in reports)
+    assert reports[0]["results"] == reports[1]["results"]
+    with Image.open(READERS / "jpeg_ycbcr420.jpg") as image:
+        image.save(tmp_path / "jpeg.png")
+    Image.fromarray(pydicom.dcmread(DICOMS / "rg1_small_jpeg_baseline.dcm").pixel_array).save(tmp_path / "dcm.png")
+    again = json.loads(caption("--json", tmp_path / "jpeg.png", tmp_path / "dcm.png").stdout)
+    assert again[0]["results"] == reports[3]["results"]
+    assert again[1]["results"] == reports[4]["results"]
+
+
+def test_lateral_views_are_skipped_unless_views_all(tmp_path):
+    lateral = READERS / "lateral_signed12_2frames.dcm"
+    frontal = DICOMS / "rg1_small.dcm"
+    unknown = READERS / "rle_mono16.dcm"  # no ViewPosition
+    done = caption("--json", lateral, frontal, unknown)
+    assert done.returncode == 0, done.stderr  # skipping is not failing
+    skipped, pa, none = json.loads(done.stdout)
+    assert skipped["view"] == "LL" and skipped["results"] == [] and skipped["error"] is None
+    assert "LL" in skipped["skipped"] and "lateral" in skipped["skipped"] and "--views all" in skipped["skipped"]
+    assert f"{lateral}: skipped: view LL (lateral)" in done.stderr
+    assert "1 image skipped for the view" in done.stderr
+    assert pa["view"] == "PA" and pa["results"] and pa["skipped"] is None
+    assert none["view"] is None and none["results"]
+    text = caption(lateral, frontal)
+    assert str(lateral) not in text.stdout and str(frontal) in text.stdout
+
+    done = caption("--json", "--views", "all", lateral, frontal)
+    assert done.returncode == 0, done.stderr
+    lat, pa = json.loads(done.stdout)
+    assert lat["view"] == "LL" and lat["results"] and lat["skipped"] is None
+    assert "skipped" not in done.stderr
+
+    bad = caption("--views", "sideways", frontal)
+    assert bad.returncode != 0 and "sideways" in bad.stderr
 
 
 # ---------------------------------------------------------------------------------------------- heat maps

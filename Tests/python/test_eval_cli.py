@@ -1,7 +1,8 @@
-"""Tests of `cxrcaption-cli eval` (captioning a manifest and scoring it).
+"""Tests of `cxrcaption-cli eval` (captioning a manifest and scoring it, per study).
 
 Uses the golden model (Tests/CXRKitTests/Fixtures/golden/model.safetensors: input 64, seeded random weights,
-30-token vocabulary) and PNGs from Tests/CXRKitTests/Fixtures/intake (see its PROVENANCE.md), so it runs
+30-token vocabulary), PNGs from Tests/CXRKitTests/Fixtures/intake, DICOM and JPEG files from
+Tests/CXRKitTests/Fixtures/readers and Tests/integrations/fixtures (PROVENANCE.md in each), so it runs
 everywhere; one test also uses the real Indiana University images in ../shared/data/real-cxr/iu (skipped
 with a message when absent). The references are real IU impressions (below). The model's captions are
 nonsense, which does not matter: what is tested is that eval's numbers are exactly `cxrcaption-cli score`'s
@@ -23,6 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "CXRKitTests" / "Fixtures"
 MODEL = FIXTURES / "golden" / "model.safetensors"
 INTAKE = FIXTURES / "intake"
+READERS = FIXTURES / "readers"
+DICOMS = REPO / "Tests" / "integrations" / "fixtures"
 REAL_IU = REPO.parent / "shared" / "data" / "real-cxr" / "iu"
 METRICS = ["CIDEr-D", "CIDEr", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L"]
 
@@ -113,11 +116,13 @@ def evaluated(tmp_path_factory):
 
 def test_summary_json_structure(evaluated):
     _, rows, summary, _, _ = evaluated
-    for key in ("model", "manifest", "split", "beam", "best_of", "max_tokens", "images", "scored", "failures",
-                "failed", "seconds", "seconds_per_image", "scores"):
+    for key in ("model", "manifest", "split", "beam", "best_of", "max_tokens", "images", "studies", "scored",
+                "unscored_studies", "failures", "failed", "views", "seconds", "seconds_per_image", "scores"):
         assert key in summary, key
     assert summary["split"] == "test"
-    assert (summary["images"], summary["scored"], summary["failures"], summary["failed"]) == (5, 5, 0, [])
+    assert (summary["images"], summary["studies"], summary["scored"], summary["failures"], summary["failed"]) == \
+        (5, 5, 5, 0, [])
+    assert summary["views"] == {"frontal": 0, "lateral": 0, "other": 0, "unknown": 5}
     assert (summary["beam"], summary["best_of"], summary["max_tokens"]) == (3, 3, 12)
     scores = summary["scores"]
     assert scores["images"] == 5 and scores["df_mode"] == "evaluated-references" and scores["df_documents"] == 5
@@ -134,6 +139,7 @@ def test_per_image_records_are_complete(evaluated):
     assert [r["id"] for r in records] == [r["id"] for r in test_rows]  # manifest order, split only
     for record, row in zip(records, test_rows):
         assert record["image"] == row["image"]
+        assert record["study"] == record["id"] and record["view"] is None and record["scored"] is True
         assert Path(record["image_path"]) == folder / row["image"]
         references = row["report"] if isinstance(row["report"], list) else [row["report"]]
         assert record["references"] == references
@@ -190,7 +196,7 @@ def test_table_prints_the_scorers_numbers(evaluated):
         assert table_value(table, metric, 0) == "%.4f" % summary["scores"]["top1"]["corpus"][metric]
         assert table_value(table, metric, 1) == "%.4f" % summary["scores"]["best_of_k"]["corpus"][metric]
     assert "df mode: evaluated-references" in table
-    assert "images: 5    scored: 5    failures: 0" in table
+    assert "images: 5    studies: 5    scored studies: 5    failures: 0" in table
     assert "time:" in table
 
 
@@ -230,7 +236,8 @@ def test_failed_images_are_counted_and_the_rest_scored(tmp_path):
                    "--max-tokens", 8)
     assert done.returncode != 0
     summary = json.loads(done.stdout)  # the scores of the rest are printed
-    assert (summary["images"], summary["scored"], summary["failures"]) == (5, 3, 2)
+    assert (summary["images"], summary["studies"], summary["scored"], summary["failures"]) == (5, 5, 3, 2)
+    assert summary["unscored_studies"] == 2
     assert [(f["id"], f["line"]) for f in summary["failed"]] == [("corrupt", 2), ("missing", 5)]
     assert "CRC" in summary["failed"][0]["error"] and "absent.png" in summary["failed"][1]["error"]
     assert "corrupt.png" in done.stderr and "absent.png" in done.stderr
@@ -258,6 +265,11 @@ def test_failed_images_are_counted_and_the_rest_scored(tmp_path):
     ('{"image": "a.png", "report": "...", "split": "test"}', "has no words"),
     ('{"image": "a.png", "report": "No effusion.", "split": "test", "id": [1]}', '"id" must be a string'),
     ('{"image": "a.png", "report": "No effusion.", "split": "test", "id": "hannover"}', "already used on line 1"),
+    ('{"image": "a.png", "report": "No effusion.", "split": "test", "study": [1]}', '"study" must be a non-empty'),
+    ('{"image": "a.png", "report": "No effusion.", "split": "test", "study": ""}', '"study" must be a non-empty'),
+    ('{"image": "a.png", "report": "No effusion.", "split": "test", "view": 3}', '"view" must be a string'),
+    ('{"image": "a.png", "report": "No effusion.", "split": "test", "id": "x", "study": "hannover"}',
+     'study "hannover" is the id of line 1'),
 ])
 def test_malformed_manifest_line_is_a_clear_error(tmp_path, line, message):
     rows = fixture_rows(tmp_path)[:1] + [line]
@@ -340,3 +352,136 @@ def test_real_iu_images(tmp_path):
     summary = json.loads(done.stdout)
     assert summary["scored"] == len(rows) == 5
     assert summary["scores"] == score_cli(tmp_path, read_lines(output), best_of=3)
+
+
+# ------------------------------------------------------------------------------------ kinds and studies
+
+def kinds_rows(folder):
+    """A DICOM, a JPEG and a PNG, each its own study (no "study" field)."""
+    rows = []
+    for image_id, path, report in [("dicom", DICOMS / "rg1_small.dcm", IMPRESSIONS["r3"]),
+                                   ("jpeg", READERS / "jpeg_ycbcr420.jpg", IMPRESSIONS["r7"]),
+                                   ("png", INTAKE / "png_gray8.png", IMPRESSIONS["r1"])]:
+        rows.append({"id": image_id, "image": str(path), "report": report, "split": "test"})
+    return rows
+
+
+def test_dicom_jpeg_and_png_are_evaluated(tmp_path):
+    manifest = write_manifest(tmp_path, kinds_rows(tmp_path))
+    output = tmp_path / "out.jsonl"
+    done = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--json", "--output", output,
+                   "--max-tokens", 8)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["images"], summary["studies"], summary["scored"], summary["failures"]) == (3, 3, 3, 0)
+    assert summary["views"] == {"frontal": 1, "lateral": 0, "other": 0, "unknown": 2}
+    records = read_lines(output)
+    assert [r["view"] for r in records] == ["PA", None, None]  # the DICOM's ViewPosition
+    assert [(r["width"], r["height"]) for r in records] == [(306, 325), (96, 72), (23, 17)]
+    assert summary["scores"] == score_cli(tmp_path, records, best_of=3)
+
+
+def two_view_rows():
+    """Study s1: a lateral DICOM first, then its frontal DICOM (views from ViewPosition); study s2: a PNG
+    frontal and a JPEG lateral named by the manifest's "view"; study s3: one PNG."""
+    return [
+        {"id": "s1-lat", "study": "s1", "image": str(READERS / "lateral_signed12_2frames.dcm"),
+         "report": IMPRESSIONS["r3"], "split": "test"},
+        {"id": "s1-pa", "study": "s1", "image": str(DICOMS / "rg1_small.dcm"), "report": IMPRESSIONS["r3"],
+         "split": "test"},
+        {"id": "s2-pa", "study": "s2", "view": "PA", "image": str(INTAKE / "hannover_006f3a8a_crop.png"),
+         "report": IMPRESSIONS["r7"], "split": "test"},
+        {"id": "s2-lat", "study": "s2", "view": "LL", "image": str(READERS / "jpeg_gray.jpg"),
+         "report": IMPRESSIONS["r7"], "split": "test"},
+        {"id": "s3", "image": str(INTAKE / "png_gray8.png"), "report": IMPRESSIONS["r1"], "split": "test"},
+    ]
+
+
+def test_two_views_of_one_study_are_scored_once_by_the_frontal_image(tmp_path):
+    rows = two_view_rows()
+    manifest = write_manifest(tmp_path, rows)
+    output = tmp_path / "out.jsonl"
+    done = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--json", "--output", output,
+                   "--max-tokens", 8)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["images"], summary["studies"], summary["scored"], summary["failures"]) == (5, 3, 3, 0)
+    assert summary["views"] == {"frontal": 2, "lateral": 2, "other": 0, "unknown": 1}
+    assert sorted(summary["scores"]["top1"]["per_image"]) == ["s1", "s2", "s3"]
+    assert summary["scores"]["images"] == 3
+    records = read_lines(output)
+    assert [r["id"] for r in records] == [r["id"] for r in rows]  # every line, ids unique
+    assert [r["study"] for r in records] == ["s1", "s1", "s2", "s2", "s3"]
+    assert [r["view"] for r in records] == ["LL", "PA", "PA", "LL", None]
+    assert [r["scored"] for r in records] == [False, True, True, False, True]
+    assert all(r["candidates"] for r in records)  # each line's image is captioned
+    assert all(("top1" in r) == r["scored"] for r in records)
+    # The study's scores are those of its frontal image's candidates: `score` on them gives the same.
+    chosen = [r for r in records if r["scored"]]
+    candidates = {r["study"]: [c["text"] for c in r["candidates"]] for r in chosen}
+    references = {r["study"]: r["references"] for r in chosen}
+    (tmp_path / "c.json").write_text(json.dumps(candidates))
+    (tmp_path / "r.json").write_text(json.dumps(references))
+    scored = run_cli("score", "--candidates", tmp_path / "c.json", "--references", tmp_path / "r.json", "--json",
+                     "--best-of", 3)
+    assert json.loads(scored.stdout) == summary["scores"]
+    for record in chosen:
+        assert record["top1"] == summary["scores"]["top1"]["per_image"][record["study"]]
+
+    table = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--max-tokens", 8, "--quiet")
+    assert table.returncode == 0
+    assert "images: 5    studies: 3    scored studies: 3    failures: 0" in table.stdout
+    assert "views: frontal 2, lateral 2, other 0, unknown 1" in table.stdout
+
+
+def test_a_study_without_a_captioned_frontal_image_falls_back(tmp_path):
+    rows = two_view_rows()[:2] + two_view_rows()[2:4]
+    rows[1]["image"] = str(tmp_path / "absent.dcm")  # s1's frontal image is missing: its lateral one scores it
+    rows[3]["view"] = None  # s2: PA and an unknown view: the PA still scores it
+    manifest = write_manifest(tmp_path, rows)
+    output = tmp_path / "out.jsonl"
+    done = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--json", "--output", output,
+                   "--max-tokens", 8)
+    assert done.returncode == 1  # an image failed
+    summary = json.loads(done.stdout)
+    assert (summary["images"], summary["studies"], summary["scored"], summary["failures"]) == (4, 2, 2, 1)
+    assert summary["failed"][0]["id"] == "s1-pa" and summary["failed"][0]["study"] == "s1"
+    assert [r["scored"] for r in read_lines(output)] == [True, False, True, False]
+
+
+def test_an_unknown_view_counts_as_frontal_as_the_trainer_counts_it(tmp_path):
+    """The trainer's rule (candidate_per_study): the first image that is frontal or of unknown view."""
+    rows = [
+        {"id": "a-unknown", "study": "a", "image": str(INTAKE / "png_gray8.png"), "report": IMPRESSIONS["r1"],
+         "split": "test"},
+        {"id": "a-pa", "study": "a", "view": "pa", "image": str(DICOMS / "rg1_small.dcm"),
+         "report": IMPRESSIONS["r1"], "split": "test"},
+        {"id": "b-lat", "study": "b", "view": "Lateral", "image": str(INTAKE / "png_palette.png"),
+         "report": IMPRESSIONS["r7"], "split": "test"},
+        {"id": "b-ap", "study": "b", "view": "AP_AXIAL", "image": str(INTAKE / "png_rgb8.png"),
+         "report": IMPRESSIONS["r7"], "split": "test"},
+        {"id": "c-oblique", "study": "c", "view": "LAO", "image": str(INTAKE / "png_rgba8.png"),
+         "report": IMPRESSIONS["r3"], "split": "test"},
+    ]
+    manifest = write_manifest(tmp_path, rows)
+    output = tmp_path / "out.jsonl"
+    done = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--json", "--output", output,
+                   "--max-tokens", 6)
+    assert done.returncode == 0, done.stderr
+    assert [r["scored"] for r in read_lines(output)] == [True, False, False, True, True]
+    assert json.loads(done.stdout)["views"] == {"frontal": 2, "lateral": 1, "other": 1, "unknown": 1}
+
+
+def test_limit_counts_studies(tmp_path):
+    manifest = write_manifest(tmp_path, two_view_rows())
+    done = run_cli("eval", "--model", MODEL, "--manifest", manifest, "--json", "--limit", 2, "--max-tokens", 6)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["images"], summary["studies"]) == (4, 2)
+
+
+def test_help_states_the_study_rule():
+    done = run_cli("eval", "--help")
+    text = " ".join(done.stdout.split())
+    assert "first frontal image in manifest order" in text
+    assert '"study"' in text and '"view"' in text
