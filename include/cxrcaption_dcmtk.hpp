@@ -99,6 +99,8 @@ enum class ErrorKind {
     undecodable,
     /// An attribute contradicts another or the pixel data (BitsStored > BitsAllocated, short Pixel Data).
     invalid,
+    /// Decoding would produce more pixels than ReadOptions::max_pixels (checked before any pixel is decoded).
+    too_large,
 };
 
 /// A dataset this header refuses; what() names the attribute and its value.
@@ -134,6 +136,12 @@ struct Attributes {
 struct ReadOptions {
     /// false: ignore WindowCenter/Width (the image's own range is used). dicom.py's `use_window`.
     bool use_window = true;
+    /// The most pixels decoding may produce (0: no limit), checked from Rows, Columns and NumberOfFrames before
+    /// any pixel is decoded: a small compressed file can claim gigabytes. DCMTK decodes every frame of a
+    /// compressed dataset, so there the frames count; uncompressed data is already in memory and JPEG 2000 is
+    /// decoded one frame at a time. The default is Pillow's MAX_IMAGE_PIXELS (89,478,485), as in the CLI and
+    /// the Python package.
+    std::uint64_t max_pixels = 89478485;
 };
 
 /// The first frame's stored values as a cxr_image, and the buffer it points into. Move-only.
@@ -614,6 +622,17 @@ inline DicomImage read_dataset(DcmDataset &ds, const ReadOptions &options = Read
 
     // The pixel data as native samples, decoded when it is compressed.
     const std::size_t pixels = static_cast<std::size_t>(a.rows) * static_cast<std::size_t>(a.columns);
+    if (options.max_pixels != 0) {
+        const bool every_frame = original.isEncapsulated() && !detail::is_jpeg2000(xfer);
+        const std::uint64_t frames = every_frame ? static_cast<std::uint64_t>(a.frames) : 1;
+        const std::uint64_t decoded = static_cast<std::uint64_t>(pixels) * frames;
+        if (decoded > options.max_pixels)
+            throw DicomError(ErrorKind::too_large,
+                             "image is " + std::to_string(a.columns) + " x " + std::to_string(a.rows) +
+                                 (frames > 1 ? " x " + std::to_string(frames) + " frames (all decoded)" : "") +
+                                 " = " + std::to_string(decoded) + " pixels, more than the limit of " +
+                                 std::to_string(options.max_pixels));
+    }
     const std::size_t samples = pixels * static_cast<std::size_t>(a.samples_per_pixel);
     std::size_t bits = static_cast<std::size_t>(a.bits_allocated);  // the sample width (the numpy dtype's)
     const std::size_t frame_bytes = (samples * bits + 7) / 8;

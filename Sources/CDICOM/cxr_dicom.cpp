@@ -44,14 +44,15 @@ cxr_dicom_error_kind kind_of(cxr::dcmtk::ErrorKind kind) {
     case cxr::dcmtk::ErrorKind::unsupported: return CXR_DICOM_UNSUPPORTED;
     case cxr::dcmtk::ErrorKind::undecodable: return CXR_DICOM_UNDECODABLE;
     case cxr::dcmtk::ErrorKind::invalid: return CXR_DICOM_INVALID;
+    case cxr::dcmtk::ErrorKind::too_large: return CXR_DICOM_TOO_LARGE;
     }
     return CXR_DICOM_INTERNAL;
 }
 
 } // namespace
 
-extern "C" int cxr_dicom_read(const uint8_t *data, size_t size, int use_window, cxr_dicom_image *out,
-                              cxr_dicom_error *error) {
+extern "C" int cxr_dicom_read(const uint8_t *data, size_t size, int use_window, uint64_t max_pixels,
+                              cxr_dicom_image *out, cxr_dicom_error *error) {
     if (error != nullptr) {
         error->kind = CXR_DICOM_OK;
         error->message[0] = 0;
@@ -65,6 +66,7 @@ extern "C" int cxr_dicom_read(const uint8_t *data, size_t size, int use_window, 
         prepare_dcmtk();
         cxr::dcmtk::ReadOptions options;
         options.use_window = use_window != 0;
+        options.max_pixels = max_pixels;
         const cxr::dcmtk::DicomImage dicom = cxr::dcmtk::read_memory(data, size, options);
         const cxr_image &image = dicom.image();
         const cxr::dcmtk::Attributes &a = dicom.attributes();

@@ -73,15 +73,24 @@ int cxr_jpeg_decode(const unsigned char *data, size_t size, uint32_t max_side, u
     jpeg_read_header(&info, TRUE);
 
     if (info.image_width == 0 || info.image_height == 0 || info.image_width > max_side ||
-        info.image_height > max_side ||
-        (uint64_t)info.image_width * (uint64_t)info.image_height > max_pixels) {
+        info.image_height > max_side) {
         char text[160];
-        snprintf(text, sizeof text, "JPEG image is %ux%u; at most %ux%u and %llu pixels are read",
-                 (unsigned)info.image_width, (unsigned)info.image_height, (unsigned)max_side, (unsigned)max_side,
-                 (unsigned long long)max_pixels);
+        snprintf(text, sizeof text, "JPEG image is %ux%u; width and height must be 1...%u",
+                 (unsigned)info.image_width, (unsigned)info.image_height, (unsigned)max_side);
         cxr_jpeg_set_message(error, text);
         jpeg_destroy_decompress(&info);
         return 0;
+    }
+    if ((uint64_t)info.image_width * (uint64_t)info.image_height > max_pixels) {
+        char text[160];
+        snprintf(text, sizeof text, "image is %u x %u = %llu pixels, more than the limit of %llu",
+                 (unsigned)info.image_width, (unsigned)info.image_height,
+                 (unsigned long long)info.image_width * info.image_height, (unsigned long long)max_pixels);
+        cxr_jpeg_set_message(error, text);
+        out->width = info.image_width;
+        out->height = info.image_height;
+        jpeg_destroy_decompress(&info);
+        return 2;
     }
     switch (info.jpeg_color_space) {
     case JCS_GRAYSCALE:

@@ -1,20 +1,20 @@
 import CPNG
 
 extension PNGImage {
-    /// Images larger than this many pixels are refused before their pixels are allocated.
-    public static let maxPixels = 1 << 28
     /// Images wider or taller than this (the image intake's limit) are refused right after the header is read.
     public static let maxSide = 16384
 
-    /// Decodes PNG bytes. Corrupt, truncated or non-PNG data throws `PNGError` (libpng's message); it never traps.
-    public init(decoding bytes: [UInt8]) throws {
+    /// Decodes PNG bytes. Corrupt, truncated or non-PNG data throws `PNGError` (libpng's message); an image of
+    /// more than `maxPixels` pixels throws `ImageTooLarge` before its pixels are allocated. It never traps.
+    public init(decoding bytes: [UInt8], maxPixels: Int = ImageSizeLimit.defaultMaxPixels) throws {
         var decoded = cxr_png_decoded()
         var error = cxr_png_error()
-        let ok = bytes.withUnsafeBufferPointer { buffer in
+        let status = bytes.withUnsafeBufferPointer { buffer in
             cxr_png_decode(buffer.baseAddress, buffer.count, UInt32(PNGImage.maxSide),
-                           UInt64(PNGImage.maxPixels), &decoded, &error)
+                           UInt64(max(maxPixels, 0)), &decoded, &error)
         }
-        guard ok == 1 else {
+        if status == 2 { throw ImageTooLarge("PNG \(PNGImage.message(of: &error))") }
+        guard status == 1 else {
             throw PNGError("PNG could not be decoded: \(PNGImage.message(of: &error))")
         }
         defer { cxr_png_free(decoded.pixels) }
@@ -33,8 +33,8 @@ extension PNGImage {
     }
 
     /// Reads and decodes the PNG file at `path`.
-    public init(contentsOf path: String) throws {
-        try self.init(decoding: try BinaryFile.read(path))
+    public init(contentsOf path: String, maxPixels: Int = ImageSizeLimit.defaultMaxPixels) throws {
+        try self.init(decoding: try BinaryFile.read(path), maxPixels: maxPixels)
     }
 
     static func message(of error: inout cxr_png_error) -> String {

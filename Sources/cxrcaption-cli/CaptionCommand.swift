@@ -50,6 +50,8 @@ struct CaptionCommand: ParsableCommand {
 
     @OptionGroup var decoding: DecodingOptions
 
+    @OptionGroup var reading: ImageReadingOptions
+
     @Option(help: "Which views to caption: 'frontal' (PA, AP and their variants, and unknown views) or 'all'.")
     var views: ViewSelection = .frontal
 
@@ -106,7 +108,7 @@ struct CaptionCommand: ParsableCommand {
             var report = ImageReport(image: item.path, results: [], findings: [:], error: item.problem)
             if item.problem == nil {
                 do {
-                    let image = try ImageFile.read(item.path)
+                    let image = try ImageFile.read(item.path, maxPixels: reading.maxPixels)
                     report.view = image.view
                     for note in image.notes { progress.message("\(item.path): note: \(note)") }
                     if views.admits(image.view) {

@@ -47,6 +47,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var decoding: DecodingOptions
 
+    @OptionGroup var reading: ImageReadingOptions
+
     @Option(help: "CIDEr document frequencies from this table (cxrcaption score --save-df) instead of the evaluated references.")
     var df: String?
 
@@ -120,7 +122,7 @@ struct EvalCommand: ParsableCommand {
             let started = Date()
             var view = entry.view
             do {
-                let image = try ImageFile.read(entry.imagePath)
+                let image = try ImageFile.read(entry.imagePath, maxPixels: reading.maxPixels)
                 view = view ?? image.view
                 let captions = try image.bytes.withUnsafeBytes {
                     try session.generate(pixels: $0, image: image.descriptor, parameters: parameters)

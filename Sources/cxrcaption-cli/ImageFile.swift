@@ -69,8 +69,18 @@ enum ImageFile {
     }
 
     /// Reads and decodes the image at `path` (its kind found as `kind(of:)` does). `useWindow` false ignores a
-    /// DICOM file's WindowCenter/Width.
-    static func read(_ path: String, useWindow: Bool = true) throws -> DecodedImage {
+    /// DICOM file's WindowCenter/Width. An image that would decode to more than `maxPixels` pixels is refused
+    /// from its header (`ImageSizeLimit`; the message names `--max-pixels`).
+    static func read(_ path: String, useWindow: Bool = true,
+                     maxPixels: Int = ImageSizeLimit.defaultMaxPixels) throws -> DecodedImage {
+        do {
+            return try decode(path, useWindow: useWindow, maxPixels: maxPixels)
+        } catch let error as ImageTooLarge {
+            throw ImageFileError("\(error.message) (--max-pixels raises the limit)")
+        }
+    }
+
+    private static func decode(_ path: String, useWindow: Bool, maxPixels: Int) throws -> DecodedImage {
         let bytes: [UInt8]
         do {
             bytes = try BinaryFile.read(path)
@@ -81,29 +91,30 @@ enum ImageFile {
         switch kind {
         case .png?:
             do {
-                let (pixels, descriptor) = try PNGImage(decoding: bytes).intakeBuffer()
+                let (pixels, descriptor) = try PNGImage(decoding: bytes, maxPixels: maxPixels).intakeBuffer()
                 return DecodedImage(kind: .png, bytes: pixels, descriptor: descriptor, view: nil)
             } catch let error as PNGError {
                 throw ImageFileError(error.message)
             }
         case .jpeg?:
-            return try decodeJPEG(bytes)
+            return try decodeJPEG(bytes, maxPixels: maxPixels)
         case .dicom?:
-            return try decodeDICOM(bytes, useWindow: useWindow)
+            return try decodeDICOM(bytes, useWindow: useWindow, maxPixels: maxPixels)
         case nil:
             throw ImageFileError("not an image: neither its content nor its extension is DICOM, JPEG or PNG")
         }
     }
 
     /// JPEG as Pillow's `numpy.asarray(Image.open(path))` sees it: gray -> GRAY8, YCbCr/RGB -> RGB8.
-    static func decodeJPEG(_ bytes: [UInt8]) throws -> DecodedImage {
+    static func decodeJPEG(_ bytes: [UInt8], maxPixels: Int) throws -> DecodedImage {
         var decoded = cxr_jpeg_decoded()
         var error = cxr_jpeg_error()
-        let ok = bytes.withUnsafeBufferPointer {
-            cxr_jpeg_decode($0.baseAddress, $0.count, UInt32(PNGImage.maxSide), UInt64(PNGImage.maxPixels),
+        let status = bytes.withUnsafeBufferPointer {
+            cxr_jpeg_decode($0.baseAddress, $0.count, UInt32(PNGImage.maxSide), UInt64(max(maxPixels, 0)),
                             &decoded, &error)
         }
-        guard ok == 1 else { throw ImageFileError("JPEG could not be decoded: \(message(of: &error.message))") }
+        if status == 2 { throw ImageTooLarge("JPEG \(message(of: &error.message))") }
+        guard status == 1 else { throw ImageFileError("JPEG could not be decoded: \(message(of: &error.message))") }
         defer { cxr_jpeg_free(decoded.pixels) }
         let width = Int(decoded.width), height = Int(decoded.height), channels = Int(decoded.channels)
         let pixels = [UInt8](UnsafeBufferPointer(start: decoded.pixels, count: width * height * channels))
@@ -112,11 +123,14 @@ enum ImageFile {
     }
 
     /// DICOM through include/cxrcaption_dcmtk.hpp (docs/INTAKE.md, "DICOM").
-    static func decodeDICOM(_ bytes: [UInt8], useWindow: Bool) throws -> DecodedImage {
+    static func decodeDICOM(_ bytes: [UInt8], useWindow: Bool, maxPixels: Int) throws -> DecodedImage {
         var image = cxr_dicom_image()
         var error = cxr_dicom_error()
         let ok = bytes.withUnsafeBufferPointer {
-            cxr_dicom_read($0.baseAddress, $0.count, useWindow ? 1 : 0, &image, &error)
+            cxr_dicom_read($0.baseAddress, $0.count, useWindow ? 1 : 0, UInt64(max(maxPixels, 0)), &image, &error)
+        }
+        if ok != 1 && error.kind == Int32(CXR_DICOM_TOO_LARGE.rawValue) {
+            throw ImageTooLarge("DICOM \(message(of: &error.message))")
         }
         guard ok == 1 else { throw ImageFileError("DICOM: \(message(of: &error.message))") }
         defer { cxr_dicom_free(&image) }

@@ -59,6 +59,8 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: "Raw row stride in bytes (default: width x bytes per pixel).")
     var rowBytes: Int?
 
+    @OptionGroup var reading: ImageReadingOptions
+
     func validate() throws {
         if window != nil && noWindow { throw ValidationError("--window and --no-window exclude each other") }
     }
@@ -74,7 +76,7 @@ struct PreprocessCommand: ParsableCommand {
             descriptor = ImageDescriptor(width: width, height: height, format: pixelFormat, rowBytes: rowBytes)
             bytes = try BinaryFile.read(image)
         } else {
-            let decoded = try ImageFile.read(image, useWindow: !noWindow)
+            let decoded = try ImageFile.read(image, useWindow: !noWindow, maxPixels: reading.maxPixels)
             (bytes, descriptor) = (decoded.bytes, decoded.descriptor)
         }
         if let bitsStored { descriptor.bitsStored = bitsStored }

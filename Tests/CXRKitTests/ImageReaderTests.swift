@@ -1,5 +1,6 @@
 import CDICOM
 import CJPEG
+import CXRImageIO
 import Foundation
 import XCTest
 
@@ -60,20 +61,67 @@ final class ImageReaderTests: XCTestCase {
     }
 
     /// (ok, image, error) of cxr_dicom_read on the file's bytes.
-    static func readDICOM(_ bytes: [UInt8], useWindow: Bool = true) -> (Bool, cxr_dicom_image, cxr_dicom_error) {
+    static func readDICOM(_ bytes: [UInt8], useWindow: Bool = true,
+                          maxPixels: Int = ImageSizeLimit.defaultMaxPixels) -> (Bool, cxr_dicom_image, cxr_dicom_error) {
         var image = cxr_dicom_image()
         var error = cxr_dicom_error()
-        let ok = bytes.withUnsafeBufferPointer { cxr_dicom_read($0.baseAddress, $0.count, useWindow ? 1 : 0, &image, &error) }
+        let ok = bytes.withUnsafeBufferPointer {
+            cxr_dicom_read($0.baseAddress, $0.count, useWindow ? 1 : 0, UInt64(maxPixels), &image, &error)
+        }
         return (ok == 1, image, error)
     }
 
     static func decodeJPEG(_ bytes: [UInt8]) -> (Bool, cxr_jpeg_decoded, String) {
+        let (status, decoded, message) = decodeJPEG(bytes, maxPixels: ImageSizeLimit.defaultMaxPixels)
+        return (status == 1, decoded, message)
+    }
+
+    /// cxr_jpeg_decode's status (1 decoded, 0 refused, 2 over the pixel limit), image and message.
+    static func decodeJPEG(_ bytes: [UInt8], maxPixels: Int) -> (Int32, cxr_jpeg_decoded, String) {
         var decoded = cxr_jpeg_decoded()
         var error = cxr_jpeg_error()
-        let ok = bytes.withUnsafeBufferPointer {
-            cxr_jpeg_decode($0.baseAddress, $0.count, 16384, 1 << 28, &decoded, &error)
+        let status = bytes.withUnsafeBufferPointer {
+            cxr_jpeg_decode($0.baseAddress, $0.count, 16384, UInt64(maxPixels), &decoded, &error)
         }
-        return (ok == 1, decoded, text(&error.message))
+        return (status, decoded, text(&error.message))
+    }
+
+    /// Every reader checks the pixel limit from the header, says what was asked for, and decodes at the limit.
+    func testPixelLimitIsCheckedFromTheHeader() throws {
+        // PNG: 206 bytes that claim 16384 x 16384 RGBA16 (2 GiB decoded).
+        let huge = try Self.bytes("Tests/CXRKitTests/Fixtures/readers/too_large_16384_rgba16.png")
+        XCTAssertThrowsError(try PNGImage(decoding: huge)) { error in
+            XCTAssertEqual("\(error)", "PNG image is 16384 x 16384 = 268435456 pixels, more than the limit of 89478485")
+        }
+        let png = try Self.bytes("Tests/CXRKitTests/Fixtures/intake/png_gray8.png")  // 23 x 17
+        XCTAssertThrowsError(try PNGImage(decoding: png, maxPixels: 23 * 17 - 1)) { error in
+            XCTAssertTrue(error is ImageTooLarge, "\(error)")
+        }
+        XCTAssertEqual(try PNGImage(decoding: png, maxPixels: 23 * 17).width, 23)
+
+        let jpeg = try Self.bytes("Tests/CXRKitTests/Fixtures/readers/jpeg_gray.jpg")  // 80 x 64
+        let (refused, size, message) = Self.decodeJPEG(jpeg, maxPixels: 80 * 64 - 1)
+        XCTAssertEqual(refused, 2)
+        XCTAssertEqual([size.width, size.height], [80, 64])
+        XCTAssertEqual(message, "image is 80 x 64 = 5120 pixels, more than the limit of 5119")
+        let (status, decoded, _) = Self.decodeJPEG(jpeg, maxPixels: 80 * 64)
+        XCTAssertEqual(status, 1)
+        cxr_jpeg_free(decoded.pixels)
+
+        // DICOM, compressed (RLE, 56 x 44): refused before decoding, decoded at the limit.
+        let rle = try Self.bytes("Tests/CXRKitTests/Fixtures/readers/rle_mono16.dcm")
+        var (ok, image, error) = Self.readDICOM(rle, maxPixels: 56 * 44 - 1)
+        XCTAssertFalse(ok)
+        XCTAssertEqual(error.kind, Int32(CXR_DICOM_TOO_LARGE.rawValue))
+        XCTAssertEqual(Self.text(&error.message), "image is 56 x 44 = 2464 pixels, more than the limit of 2463")
+        (ok, image, error) = Self.readDICOM(rle, maxPixels: 56 * 44)
+        XCTAssertTrue(ok, Self.text(&error.message))
+        cxr_dicom_free(&image)
+        // Uncompressed frames are in memory already: two 48 x 40 frames fit a one-frame limit.
+        let frames = try Self.bytes("Tests/CXRKitTests/Fixtures/readers/lateral_signed12_2frames.dcm")
+        (ok, image, error) = Self.readDICOM(frames, maxPixels: 48 * 40)
+        XCTAssertTrue(ok, Self.text(&error.message))
+        cxr_dicom_free(&image)
     }
 
     func testEveryFixtureGivesTheReferenceBufferBitForBit() throws {
@@ -199,7 +247,7 @@ final class ImageReaderTests: XCTestCase {
         var error2 = cxr_jpeg_error()
         let small = jpeg.withUnsafeBufferPointer { cxr_jpeg_decode($0.baseAddress, $0.count, 32, 1 << 28, &decoded, &error2) }
         XCTAssertEqual(small, 0)
-        XCTAssertTrue(Self.text(&error2.message).contains("at most 32x32"), Self.text(&error2.message))
+        XCTAssertTrue(Self.text(&error2.message).contains("width and height must be 1...32"), Self.text(&error2.message))
     }
 
     /// The two real DICOMs of ../shared (skipped without it): read, with the attributes pydicom reports.

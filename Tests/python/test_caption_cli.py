@@ -237,6 +237,29 @@ def test_a_truncated_jpeg_fails_alone(tmp_path):
     assert whole["error"] is None and whole["results"]
 
 
+def test_images_over_the_pixel_limit_are_refused_from_their_header():
+    # 206 bytes whose header claims 16384 x 16384 RGBA16 (2 GiB decoded): refused at once, with its size.
+    start = time.monotonic()
+    done = caption("--json", READERS / "too_large_16384_rgba16.png", INTAKE / "png_gray8.png")
+    assert time.monotonic() - start < 30 and done.returncode == 1
+    huge, small = json.loads(done.stdout)
+    assert huge["error"] == ("PNG image is 16384 x 16384 = 268435456 pixels, more than the limit of 89478485 "
+                             "(--max-pixels raises the limit)") and huge["results"] == []
+    assert small["error"] is None and small["results"]
+    # The limit applies to every reader and is raised by --max-pixels: png_gray8 is 23 x 17 = 391 pixels,
+    # jpeg_gray 80 x 64, rg1_small_jpeg_baseline a compressed DICOM.
+    for image, pixels in [(INTAKE / "png_gray8.png", 391), (READERS / "jpeg_gray.jpg", 80 * 64),
+                          (DICOMS / "rg1_small_jpeg_baseline.dcm", None)]:
+        refused = caption("--json", "--max-pixels", 390, image)
+        assert refused.returncode == 1
+        error = json.loads(refused.stdout)[0]["error"]
+        assert "pixels, more than the limit of 390 (--max-pixels raises the limit)" in error, error
+        if pixels:
+            assert f"= {pixels} pixels" in error
+            assert caption("--json", "--max-pixels", pixels, image).returncode == 0
+    assert "--max-pixels must be at least 1" in caption("--max-pixels", 0, INTAKE / "png_gray8.png").stderr
+
+
 def test_progress_lines_when_not_a_terminal(folder):
     done = caption("--quiet", folder)
     assert "images (" not in done.stderr

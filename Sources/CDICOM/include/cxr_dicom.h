@@ -19,7 +19,9 @@ typedef enum {
     CXR_DICOM_UNSUPPORTED = 3,
     CXR_DICOM_UNDECODABLE = 4,
     CXR_DICOM_INVALID = 5,
-    CXR_DICOM_INTERNAL = 6
+    CXR_DICOM_INTERNAL = 6,
+    /// Decoding would produce more than max_pixels pixels (refused before any pixel is decoded).
+    CXR_DICOM_TOO_LARGE = 7
 } cxr_dicom_error_kind;
 
 typedef struct {
@@ -63,9 +65,12 @@ typedef struct {
 } cxr_dicom_image;
 
 /// Parses `size` bytes of DICOM (a file with preamble and meta header, or a bare dataset) and reads its first
-/// frame (use_window 0: ignore WindowCenter/Width). Returns 1 and fills `out` (free with cxr_dicom_free), or
+/// frame (use_window 0: ignore WindowCenter/Width). Decoding that would produce more than `max_pixels` pixels
+/// (0: no limit; cxr::dcmtk::ReadOptions::max_pixels says how frames count) is refused with
+/// CXR_DICOM_TOO_LARGE before any pixel is decoded. Returns 1 and fills `out` (free with cxr_dicom_free), or
 /// 0 and fills `error`. Never throws; thread-safe (DCMTK's decoders are registered once, on first use).
-int cxr_dicom_read(const uint8_t *data, size_t size, int use_window, cxr_dicom_image *out, cxr_dicom_error *error);
+int cxr_dicom_read(const uint8_t *data, size_t size, int use_window, uint64_t max_pixels, cxr_dicom_image *out,
+                   cxr_dicom_error *error);
 
 /// Frees the pixels of an image filled by cxr_dicom_read (and sets them to NULL); NULL is ignored.
 void cxr_dicom_free(cxr_dicom_image *image);

@@ -32,11 +32,12 @@ typedef struct {
     unsigned char *pixels;
 } cxr_jpeg_decoded;
 
-/// Decodes `size` bytes of a JPEG (JFIF/EXIF) file. Images with a side larger than `max_side` or more than
-/// `max_pixels` pixels are refused after the header, before any pixel is allocated; CMYK/YCCK files, 12-bit
-/// data and truncated files ("Premature end of JPEG file") are refused too. Other libjpeg warnings (e.g.
-/// extraneous bytes before a marker) are ignored, as Pillow ignores them. Returns 1 on success (`out` filled;
-/// free out->pixels with cxr_jpeg_free), 0 on failure (`error->message` says why).
+/// Decodes `size` bytes of a JPEG (JFIF/EXIF) file. Images with a side larger than `max_side` (0) or more than
+/// `max_pixels` pixels (2, with out->width and out->height set) are refused after the header, before any pixel
+/// is allocated; CMYK/YCCK files, 12-bit data and truncated files ("Premature end of JPEG file") are refused
+/// too. Other libjpeg warnings (e.g. extraneous bytes before a marker) are ignored, as Pillow ignores them.
+/// Returns 1 on success (`out` filled; free out->pixels with cxr_jpeg_free), 0 or 2 on failure
+/// (`error->message` says why).
 int cxr_jpeg_decode(const unsigned char *data, size_t size, uint32_t max_side, uint64_t max_pixels,
                     cxr_jpeg_decoded *out, cxr_jpeg_error *error);
 

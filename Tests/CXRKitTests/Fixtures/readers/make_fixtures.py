@@ -16,7 +16,9 @@ import copy
 import io
 import json
 import os
+import struct
 import sys
+import zlib
 
 import numpy as np
 import pydicom
@@ -168,6 +170,17 @@ def make_refused():
     Image.fromarray(gray8).convert("CMYK").save(os.path.join(HERE, "refused_cmyk.jpg"), quality=90)
 
 
+def make_too_large():
+    """A 206-byte PNG whose header claims 16384 x 16384 RGBA16 (2 GiB decoded): the pixel limit refuses it
+    from the header. Written by hand (zlib, struct): no encoder would write so few bytes for it."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", 16384, 16384, 16, 6, 0, 0, 0)
+    one_row = zlib.compress(b"\0" * (1 + 16384 * 8))
+    with open(os.path.join(HERE, "too_large_16384_rgba16.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", one_row) + chunk(b"IEND", b""))
+
+
 def case_of(path):
     name = os.path.relpath(path, REPO)
     if path.endswith(".dcm"):
@@ -193,6 +206,7 @@ def case_of(path):
 def main():
     make_files()
     make_refused()
+    make_too_large()
     files = sorted(os.path.join(HERE, n) for n in os.listdir(HERE)
                    if n.endswith((".dcm", ".jpg")) and not n.startswith("refused_"))
     files += sorted(os.path.join(INTEGRATIONS, n) for n in os.listdir(INTEGRATIONS) if n.endswith(".dcm"))
