@@ -19,12 +19,13 @@ typedef struct outcome {
     char text[MAX_RESULTS][512];
     double log_prob[MAX_RESULTS];
     int32_t count;
-    float findings[16];
+    float findings[64];
 } outcome;
 
 static cxr_model *model;
 static cxr_image images[MAX_IMAGES];
 static int image_count, rounds;
+static size_t label_count; /* the findings head's labels, at most 64 (0: no head) */
 static outcome serial[MAX_IMAGES];
 static int failures;
 static pthread_mutex_t failures_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,7 +43,8 @@ static int run(cxr_session *session, int image, int threads, outcome *out) {
         cxr_result_log_prob(session, i, &out->log_prob[i]);
     }
     memset(out->findings, 0, sizeof out->findings);
-    return cxr_findings(session, &images[image], &params, out->findings, 16) == CXR_OK ? 0 : -1;
+    if (label_count == 0) return 0;
+    return cxr_findings(session, &images[image], &params, out->findings, label_count) == CXR_OK ? 0 : -1;
 }
 
 static int same(const outcome *a, const outcome *b) {
@@ -102,6 +104,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cxr_model_load: %s\n", cxr_last_error());
         return 1;
     }
+    struct cxr_model_info info;
+    cxr_model_info_init(&info, sizeof info);
+    cxr_model_info(model, &info);
+    if (info.has_findings_head && info.label_count > 64) {
+        fprintf(stderr, "the model has %d labels; this program compares at most 64\n", info.label_count);
+        return 1;
+    }
+    label_count = info.has_findings_head ? (size_t)info.label_count : 0;
     cxr_session *session = NULL;
     if (cxr_session_create(model, &session) != CXR_OK) return 1;
     for (int i = 0; i < image_count; i++) {
