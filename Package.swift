@@ -98,9 +98,11 @@ let package = Package(
         .target(name: "CXRImageIO", dependencies: ["CPNG"]),
         // include/cxrcaption.h as a Clang module, so CXRCAPI implements the header's own structs and enums.
         .systemLibrary(name: "CCXRCAPI", path: "Sources/CCXRCAPI"),
+        // Lets TSan see the statically linked Swift runtime's synchronization (TSan builds only).
+        .target(name: "CSanitizerHooks"),
         .target(
             name: "CXRCAPI",
-            dependencies: ["CXRKit", "CXRDecoding", "CXRIntake", "CXRSupport", "CCXRCAPI"],
+            dependencies: ["CXRKit", "CXRDecoding", "CXRIntake", "CXRSupport", "CCXRCAPI", "CSanitizerHooks"],
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib",
                 "-Xlinker", "-soname", "-Xlinker", soname,

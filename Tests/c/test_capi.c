@@ -27,14 +27,16 @@
 /* Checking                                                                                               */
 /* ------------------------------------------------------------------------------------------------------ */
 
+/* Counted atomically: the concurrency test checks from several threads at once. */
 static int passed, failed, bad_input_cases;
+#define COUNT(counter) __atomic_fetch_add(&(counter), 1, __ATOMIC_RELAXED)
 
 static void check_at(int ok, const char *file, int line, const char *format, ...) {
     if (ok) {
-        passed++;
+        COUNT(passed);
         return;
     }
-    failed++;
+    COUNT(failed);
     va_list args;
     va_start(args, format);
     fprintf(stderr, "FAIL %s:%d: ", file, line);
@@ -77,7 +79,7 @@ static void expect_case_at(const char *name, cxr_status got, cxr_status want, co
     } else if (want != CXR_OK && words != NULL && strstr(message, words) == NULL) {
         check_at(0, file, line, "%s: message \"%s\" does not mention \"%s\"", name, message, words);
     } else {
-        passed++;
+        COUNT(passed);
         printf("  ok  %-58s %-24s %s\n", name, cxr_status_string(got), want == CXR_OK ? "" : message);
     }
 }
