@@ -1,17 +1,16 @@
 #!/usr/bin/env python3
 """Captions chest X-ray images with libcxrcaption through the cxrcaption package and prints ranked impressions.
 
-    pip install ./python pillow     # or, from a checkout: CXRCAPTION_LIBRARY=/path/to/libcxrcaption.so
-    python3 examples/python/caption.py --model model.safetensors chest.png ...
+    pip install './python[images,dicom]'   # or, from a checkout: CXRCAPTION_LIBRARY=/path/to/libcxrcaption.so
+    python3 examples/python/caption.py --model model.safetensors chest.png chest.jpg chest.dcm ...
 
-Images are read with Pillow (any mode it can open; 16-bit PNGs stay 16-bit).
+The package reads each path itself (Session.generate(path)): PNG and JPEG through Pillow (16-bit PNGs stay
+16-bit, palette images give their colours), DICOM through pydicom with its attributes (cxrcaption.dicom), the
+kind recognised by content. Images above cxrcaption.MAX_IMAGE_PIXELS are refused before they are decoded.
 """
 import argparse
 import os
 import sys
-
-import numpy as np
-from PIL import Image
 
 try:
     import cxrcaption
@@ -19,16 +18,6 @@ except ImportError:  # run from a checkout without installing: use python/src
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "src"))
     import cxrcaption
 from cxrcaption import CXRError, Model, version
-
-
-def read_pixels(path):
-    """A numpy array the library understands: uint8 gray/RGB/RGBA, or uint16 gray."""
-    with Image.open(path) as image:
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            return np.asarray(image).astype(np.uint16)
-        if image.mode not in ("L", "RGB", "RGBA"):
-            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-        return np.asarray(image)
 
 
 def main():
@@ -43,9 +32,9 @@ def main():
               f"input {model.info.input_size}, labels {model.labels}")
         for path in args.images:
             try:
-                results = session.generate(read_pixels(path), beam_width=args.beam_width)
-                findings = session.findings(read_pixels(path)) if model.labels else {}
-            except (CXRError, OSError, ValueError) as error:
+                results = session.generate(path, beam_width=args.beam_width)
+                findings = session.findings(path) if model.labels else {}
+            except (CXRError, OSError, ValueError, ImportError) as error:
                 print(f"{path}: {error}", file=sys.stderr)
                 status = 1
                 continue

@@ -2,8 +2,6 @@
 import ctypes
 import math
 import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 import cxrcaption
 from cxrcaption import CXRError, Model, ModelInfo, Photometric, PixelFormat, Result, Status
-from comparisons import same
+from comparisons import run_python, same
 
 
 def test_version_and_library():
@@ -80,10 +78,12 @@ def test_dtypes(session, gray):
     assert same(as16, session.generate(gray.astype(">u2")))
 
 
-@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.float64, np.uint32, bool])
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint32, np.uint64, bool, np.complex64,
+                                   object])
 def test_unsupported_dtypes_raise_value_error(session, gray, dtype):
-    with pytest.raises(ValueError, match="unsupported array"):
+    with pytest.raises(ValueError, match="unsupported array") as caught:
         session.generate(gray.astype(dtype))
+    assert f"dtype {np.dtype(dtype)} and shape {gray.shape}" in str(caught.value)
 
 
 def test_strided_arrays(session, gray, rgb, monkeypatch):
@@ -110,8 +110,13 @@ def test_strided_arrays(session, gray, rgb, monkeypatch):
 def test_bytes_input(session, gray):
     assert same(session.generate(gray), session.generate(gray.tobytes(), width=gray.shape[1], height=gray.shape[0],
                                                          format=PixelFormat.GRAY8))
-    with pytest.raises(ValueError, match="bytes of pixels"):
+    with pytest.raises(ValueError, match="100 bytes of pixels, but width 512, height 512, format GRAY8, row_bytes "
+                                         "512 need 262144"):
         session.generate(b"\0" * 100, width=512, height=512, format=PixelFormat.GRAY8)
+    # Any buffer-protocol object, read in place; the format by name too.
+    data = bytearray(gray.tobytes())
+    assert same(session.generate(gray), session.generate(memoryview(data), width=gray.shape[1], height=gray.shape[0],
+                                                         format="gray8"))
 
 
 def test_preprocess_and_findings(session, model, gray):
@@ -134,7 +139,10 @@ def test_determinism_and_windows(session, gray):
     (lambda s, g: s.generate(g[:10]), Status.INVALID_IMAGE, "image height 10"),
     (lambda s, g: s.generate(g.tobytes(), width=0, height=512, format=PixelFormat.GRAY8),
      Status.INVALID_IMAGE, "image width 0"),
-    (lambda s, g: s.generate(g, format=9), Status.INVALID_IMAGE, "format 9"),
+    (lambda s, g: s.generate(g.tobytes(), width=512, height=512, format=9), Status.INVALID_IMAGE, "format 9"),
+    (lambda s, g: s.generate(g, rescale=(0, 0)), Status.INVALID_IMAGE, "rescale_slope is 0"),
+    (lambda s, g: s.generate(np.full((32, 32), 7, np.uint8)), Status.INVALID_IMAGE, "constant"),
+    (lambda s, g: s.generate(g, window=(10**6, 10)), Status.INVALID_IMAGE, "constant"),
     (lambda s, g: s.generate(g.tobytes(), width=512, height=512, format=PixelFormat.GRAY8, row_bytes=100),
      Status.INVALID_IMAGE, "row_bytes 100 is less than width 512"),
     (lambda s, g: s.generate(g.astype(np.uint16), bits_stored=0), Status.INVALID_IMAGE, "bits_stored 0"),
@@ -221,9 +229,10 @@ def test_threads_share_one_model(model, gray, rgb):
     assert errors == []
 
 
-def test_library_lookup_messages(tmp_path):
+def test_library_lookup_messages(tmp_path, monkeypatch):
     """CXRCAPTION_LIBRARY naming a missing file, and no library anywhere, both say what to do."""
     code = "import cxrcaption\ntry:\n    cxrcaption.library()\nexcept OSError as e:\n    print(e)\n"
-    env = dict(os.environ, CXRCAPTION_LIBRARY=str(tmp_path / "nope.so"))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    monkeypatch.setenv("CXRCAPTION_LIBRARY", str(tmp_path / "nope.so"))
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
     assert "nope.so: no such file" in out.stdout

@@ -51,6 +51,21 @@ def test_caption_example_prints_the_package_results(examples, model_path, fixtur
             assert [score for _, score in shown[path]] == [round(r.score, 4) for r in expected]
 
 
+def test_caption_example_reads_dicom_and_jpeg_paths(examples, model_path, fixtures, dicom_fixtures, tmp_path):
+    """caption.py hands the paths to the package: a DICOM file gets its attributes (as dicom_image gives them),
+    a JPEG is what Pillow decodes."""
+    dicom = os.path.join(dicom_fixtures, "rg1_small.dcm")
+    jpeg = tmp_path / "chest.jpg"
+    Image.open(os.path.join(fixtures, "nih_txv_00000001_000.png")).save(jpeg, quality=90)
+    out = run(examples, "caption.py", "--model", model_path, dicom, str(jpeg))
+    assert out.returncode == 0, out.stderr
+    shown = printed(out.stdout)
+    with cxrcaption.Model(model_path) as model, model.session() as session:
+        pixels, image = dicom_image(pydicom.dcmread(dicom))
+        assert [t for t, _ in shown[dicom]] == [r.text for r in session.generate(pixels, **image)]
+        assert [t for t, _ in shown[str(jpeg)]] == [r.text for r in session.generate(np.asarray(Image.open(jpeg)))]
+
+
 def test_pydicom_example_prints_the_package_results(examples, model_path, dicom_fixtures):
     names = ["rg1_small.dcm", "rg1_small_signed_rescaled.dcm", "rg1_small_jpeg_baseline.dcm",
              "rg1_thumb_jpeg2000.dcm", "rgb_planar.dcm"]

@@ -5,6 +5,7 @@ import ctypes.util
 import enum
 import os
 import threading
+from typing import Any, Optional, Union
 
 # The header's macros, enums and structs are mirrored here by hand. include/cxrcaption.h owns them:
 # python/tests/test_abi.py compares every CXR_ macro, enum and struct layout of the header with these, and
@@ -63,7 +64,10 @@ class CXRError(Exception):
     (cxr_last_error()), e.g. "image row_bytes 100 is less than width 512 x 1 byte".
     """
 
-    def __init__(self, status, message):
+    status: Union["Status", int]
+    message: str
+
+    def __init__(self, status: Union["Status", int], message: str) -> None:
         try:
             status = Status(status)
         except ValueError:
@@ -109,7 +113,7 @@ class ModelInfo(ctypes.Structure):
 LIBRARY_NAME = "libcxrcaption.so"
 
 
-def library_path():
+def library_path() -> str:
     """Where the library is taken from: $CXRCAPTION_LIBRARY, else next to this package, else the system's
     library path (ldconfig)."""
     path = os.environ.get("CXRCAPTION_LIBRARY")
@@ -128,7 +132,7 @@ def library_path():
                   f"(CXRCAPTION_BUNDLE_LIBRARY=/path/to/{LIBRARY_NAME} pip install ./python)")
 
 
-def _declare(lib):
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     P, c = ctypes.POINTER, ctypes
     status = c.c_int
     signatures = {
@@ -166,12 +170,13 @@ def _declare(lib):
     return lib
 
 
-_lib = None
+_lib: Optional[ctypes.CDLL] = None
 _lib_lock = threading.Lock()
 
 
-def library():
-    """The loaded libcxrcaption (loaded on first use, its ABI version checked)."""
+def library() -> Any:
+    """The loaded libcxrcaption (a ctypes.CDLL with every function's signature declared; loaded on first use,
+    its ABI version checked). Raises OSError when it cannot be found or has another ABI."""
     global _lib
     if _lib is None:
         with _lib_lock:
@@ -185,17 +190,17 @@ def library():
     return _lib
 
 
-def check(status):
+def check(status: int) -> None:
     """Raises CXRError with this thread's library message unless `status` is OK."""
     if status != Status.OK:
         raise CXRError(status, library().cxr_last_error().decode("utf-8", "replace"))
 
 
-def version():
+def version() -> str:
     """The library's version string, e.g. "0.1.0"."""
     return library().cxr_version().decode()
 
 
-def last_error():
+def last_error() -> str:
     """This thread's most recent library failure message ("" when none)."""
     return library().cxr_last_error().decode("utf-8", "replace")

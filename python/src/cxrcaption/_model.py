@@ -1,15 +1,17 @@
 """Model, Session and their results over the C handles."""
 
+from __future__ import annotations
+
 import ctypes
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
 import numpy as np
 
 from . import _capi
-from ._capi import CXRError, JoinRule, Photometric, check, library
-from ._image import describe
+from ._capi import CXRError, JoinRule, Photometric, PixelFormat, check, library
+from ._image import MAX_IMAGE_PIXELS, ImageInput, NumberPair, describe, flag, integer, real
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,10 @@ class ModelInfo:
 
 @dataclass
 class Result:
-    """One ranked impression (best first in Session.generate's list)."""
+    """One ranked impression (best first in Session.generate's list).
+
+    The library promises: `log_prob` and `score` are finite and <= 0, each attention row sums to 1.
+    """
     text: str                   #: the tokens joined by the model's join rule
     score: float                #: log_prob / ((5 + n) / 6) ** length_penalty; the list is sorted by it
     log_prob: float             #: sum of the emitted tokens' log-probabilities (<end> included if emitted)
@@ -39,29 +44,36 @@ class Result:
     #: float32 array (len(tokens), grid, grid): where the model looked for each token (rows sum to 1);
     #: None when return_attention was off or there are no tokens.
     attention: Optional[np.ndarray] = field(default=None, repr=False)
+    #: the token strings of `tokens` (Model.token of each id), e.g. to label the attention maps.
+    words: List[str] = field(default_factory=list)
+
+
+_Self = TypeVar("_Self", bound="_Handle")
 
 
 class _Handle:
     """Owner of one library handle: released by close(), by `with`, or when collected."""
 
-    def _release(self, free_function):
+    _handle: ctypes.c_void_p
+
+    def _release(self, free_function: str) -> None:
         if getattr(self, "_handle", None):
             getattr(library(), free_function)(self._handle)
             self._handle = ctypes.c_void_p()
 
-    def close(self):
+    def close(self) -> None:
         raise NotImplementedError
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # interpreter shutdown: module globals may already be gone
             pass
 
-    def __enter__(self):
+    def __enter__(self: _Self) -> _Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
@@ -69,12 +81,19 @@ class Model(_Handle):
     """A loaded, validated model. Immutable: share one Model between threads, give each thread a Session.
 
         with cxrcaption.Model("model.safetensors") as model, model.session() as session:
-            for result in session.generate(pixels):
+            for result in session.generate("chest.png"):
                 print(result.score, result.text)
+
+    Attributes: `info` (a ModelInfo) and `labels` (the findings labels, in Session.findings order).
     """
 
-    def __init__(self, path=None, *, data=None):
-        """Loads a `.safetensors` file from `path`, or from the bytes `data`. Raises CXRError."""
+    info: ModelInfo
+    labels: List[str]
+
+    def __init__(self, path: Union[str, "os.PathLike[str]", None] = None, *,
+                 data: Union[bytes, bytearray, memoryview, None] = None) -> None:
+        """Loads a `.safetensors` file from `path`, or from the bytes `data`. Raises CXRError (IO for a missing
+        or unreadable file, INVALID_MODEL for bad contents)."""
         self._handle = ctypes.c_void_p()
         lib = library()
         if data is not None:
@@ -88,77 +107,133 @@ class Model(_Handle):
         raw = _capi.ModelInfo()
         check(lib.cxr_model_info_init(ctypes.byref(raw), ctypes.sizeof(_capi.ModelInfo)))
         check(lib.cxr_model_info(self._handle, ctypes.byref(raw)))
-        values = {name: getattr(raw, name) for name in _capi.MODEL_INFO_FIELDS}
+        values: Dict[str, Any] = {name: getattr(raw, name) for name in _capi.MODEL_INFO_FIELDS}
         values["has_findings_head"] = bool(values["has_findings_head"])
         if values["join_rule"] in JoinRule.__members__.values():
             values["join_rule"] = JoinRule(values["join_rule"])
         self.info = ModelInfo(**values)
         #: The findings labels, in the order Session.findings reports them ([] without a findings head).
         self.labels = [self._string(lib.cxr_model_label, i) for i in range(raw.label_count)]
+        # The token strings, read once: Result.words needs them, also after close() (a session outlives it).
+        self._vocabulary = [self._string(lib.cxr_model_token, i) for i in range(raw.vocab_size)]
 
-    def _string(self, function, index):
+    def _string(self, function: Any, index: int) -> str:
         out = ctypes.c_char_p()
-        check(function(self._require(), index, ctypes.byref(out)))
-        return out.value.decode("utf-8")
+        check(function(self._require(), integer("index", index), ctypes.byref(out)))
+        return (out.value or b"").decode("utf-8")
 
-    def _require(self):
+    def _require(self) -> ctypes.c_void_p:
         if not self._handle:
             raise ValueError("the model is closed")
         return self._handle
 
-    def token(self, token_id) -> str:
-        """The string of vocabulary token `token_id` (0 ..< info.vocab_size). Raises CXRError."""
-        return self._string(library().cxr_model_token, token_id)
+    def token(self, token_id: int) -> str:
+        """The string of vocabulary token `token_id` (0 ..< info.vocab_size), special tokens as they are
+        ("<end>", "<nou>"). Raises CXRError (OUT_OF_RANGE) for another id."""
+        token_id = integer("token_id", token_id)
+        if 0 <= token_id < len(self._vocabulary):
+            return self._vocabulary[token_id]
+        return self._string(library().cxr_model_token, token_id)  # the library's OUT_OF_RANGE error
 
-    def tokens(self, token_ids) -> List[str]:
-        """The strings of several token ids (e.g. Result.tokens, to label attention maps)."""
+    def tokens(self, token_ids: List[int]) -> List[str]:
+        """The strings of several token ids (e.g. Result.tokens; Result.words holds them already)."""
         return [self.token(t) for t in token_ids]
 
     def session(self) -> "Session":
         """A new Session on this model."""
         return Session(self)
 
-    def close(self):
+    def close(self) -> None:
         """Releases the model (sessions keep what they need alive). Called by `with` and on collection."""
         self._release("cxr_model_free")
+
+
+#: The type of Session's `should_abort`.
+AbortCheck = Callable[[], Any]
 
 
 class Session(_Handle):
     """Scratch memory and the results of one caller: use it from one thread at a time.
 
-    Images are numpy arrays: uint8 H x W (gray), H x W x 3 (RGB), H x W x 4 (RGBA), uint16 H x W (gray, with
-    `bits_stored`), float32 H x W (gray, finite). Arrays whose rows are internally contiguous are read in
-    place (any positive row stride); others are copied. Or bytes with width, height and format.
-    Image keywords, with the DICOM attributes they stand for:
-        photometric=Photometric.MONOCHROME1  (PhotometricInterpretation)
-        bits_stored=12                        (BitsStored; uint16 only)
-        rescale=(slope, intercept)            (RescaleSlope, RescaleIntercept)
-        window=(center, width)                (WindowCenter, WindowWidth; width > 1) or None
+    `pixels`, the image of generate / preprocess / findings, is one of:
+
+    ====================================  =========================================================================
+    numpy array                           uint8 H x W (gray), H x W x 3 (RGB), H x W x 4 (RGBA); uint16 H x W
+                                          (gray, with `bits_stored`); float32 H x W (gray, finite). float64 (and
+                                          float16) H x W: converted to float32, each value rounded to the nearest
+                                          float32; a NaN, an infinity or a value beyond float32's range (about
+                                          3.4e38) raises ValueError naming the first such pixel (x, y). H x W x 1
+                                          and 1 x H x W (channels first, one channel) are H x W. Other dtypes
+                                          (signed integers, uint32, uint64, bool, complex, object) and shapes raise
+                                          ValueError naming them. Arrays whose rows are internally contiguous are
+                                          read in place at any positive row stride; others are copied.
+    PIL.Image.Image                       converted as Pillow's convert("L") / convert("RGB") would: "L", "RGB",
+                                          "RGBA", "F" as they are; "1", "LA", "La" -> gray (L); "P", "PA" -> their
+                                          RGB colours (never the palette indices; transparency is dropped, the
+                                          library ignores alpha); "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"
+                                          -> RGB; "I;16*" -> uint16; "I" -> uint16 when every value is in
+                                          0 ... 65535, else float32. Needs Pillow (the "images" extra).
+    path (str or os.PathLike)             a PNG or JPEG file (read with Pillow) or a DICOM file (pydicom, then
+                                          cxrcaption.dicom.dicom_image: the one DICOM mapping), recognised by
+                                          content (signatures; DICOM's "DICM" at byte 128), else by extension
+                                          (.png, .jpg, .jpeg, .dcm, .dicom). A DICOM file's photometric, rescale,
+                                          window and bits_stored are used unless passed.
+    bytes, bytearray, memoryview          raw pixels with `width`, `height`, `format` (a PixelFormat, its value
+                                          or its name) and optionally `row_bytes` (0 or None: packed rows); it
+                                          must hold (height - 1) x row_bytes + width x bytes per pixel bytes.
+    ====================================  =========================================================================
+
+    `max_pixels` (default MAX_IMAGE_PIXELS = 89,478,485, Pillow's default limit; None: no limit) bounds the
+    images read from a path or converted from a PIL image: one with more pixels (width x height, x frames for
+    DICOM) raises ImageTooLargeError (a ValueError) before anything is decoded. An array that must be copied or
+    converted and has a side above MAX_IMAGE_SIDE raises ValueError before the copy.
+
+    Image keywords, with the DICOM attributes they stand for (None: the file's value, else the default):
+        photometric=Photometric.MONOCHROME1 or "MONOCHROME1"   (PhotometricInterpretation; default MONOCHROME2)
+        bits_stored=12                                          (BitsStored; uint16 only; default 16)
+        rescale=(slope, intercept)                              (RescaleSlope, RescaleIntercept; default (1, 0))
+        window=(center, width)                                  (WindowCenter, WindowWidth; width > 1)
+        use_window=False                                        (ignore the file's window: the image's own range)
+    `width`, `height`, `format` and `row_bytes` describe bytes; with another input they may only repeat what
+    the image is (ValueError otherwise: the library is never handed a description its buffer does not hold).
+
+    Errors: CXRError (with the library's message) for values the library refuses (sides, bits_stored, a
+    rescale slope of 0, a window width <= 1, NaN pixels, an image constant after the modality and VOI steps,
+    generation parameters out of range); ValueError for inputs the package cannot hand over (dtypes, shapes,
+    modes, short buffers, contradicting keywords, integers that do not fit the C fields); TypeError for
+    values of the wrong type; OSError when a path cannot be read; ImportError when a path needs Pillow or
+    pydicom and it is not installed.
     """
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model) -> None:
         self.model = model
         self._handle = ctypes.c_void_p()
         check(library().cxr_session_create(model._require(), ctypes.byref(self._handle)))
 
-    def _require(self):
+    def _require(self) -> ctypes.c_void_p:
         if not self._handle:
             raise ValueError("the session is closed")
         return self._handle
 
     @staticmethod
-    def _params(beam_width=3, max_results=None, max_tokens=60, length_penalty=0.0, suppress_unknown=False,
-                return_attention=True, n_threads=0, should_abort=None):
+    def _params(beam_width: Any = 3, max_results: Any = None, max_tokens: Any = 60, length_penalty: Any = 0.0,
+                suppress_unknown: Any = False, return_attention: Any = True, n_threads: Any = 0,
+                should_abort: Optional[AbortCheck] = None) -> Any:
         params = _capi.GenerateParams()
         check(library().cxr_generate_params_init(ctypes.byref(params), ctypes.sizeof(_capi.GenerateParams)))
-        params.beam_width = beam_width
-        params.max_results = beam_width if max_results is None else max_results
-        params.max_tokens, params.length_penalty = max_tokens, length_penalty
-        params.suppress_unknown, params.return_attention = int(suppress_unknown), int(return_attention)
-        params.n_threads = n_threads
+        params.beam_width = integer("beam_width", beam_width)
+        params.max_results = params.beam_width if max_results is None else integer("max_results", max_results)
+        params.max_tokens = integer("max_tokens", max_tokens)
+        params.length_penalty = real("length_penalty", length_penalty)
+        params.suppress_unknown = int(flag("suppress_unknown", suppress_unknown))
+        params.return_attention = int(flag("return_attention", return_attention))
+        params.n_threads = integer("n_threads", n_threads)
         callback = None
         if should_abort is not None:
-            def poll(_user_data):
+            if not callable(should_abort):
+                raise TypeError(f"should_abort must be a callable or None, not {type(should_abort).__name__}")
+
+            def poll(_user_data: Any) -> int:
                 try:
                     return 1 if should_abort() else 0
                 except BaseException:  # an exception cannot cross the C library: it stops the call
@@ -167,20 +242,29 @@ class Session(_Handle):
             params.abort_callback = callback
         return params, callback
 
-    def generate(self, pixels, *, width=None, height=None, format=None, row_bytes=0, bits_stored=16,
-                 photometric=Photometric.MONOCHROME2, rescale=(1.0, 0.0), window=None, beam_width=3,
-                 max_results=None, max_tokens=60, length_penalty=0.0, suppress_unknown=False,
-                 return_attention=True, n_threads=0,
-                 should_abort: Optional[Callable[[], bool]] = None) -> List[Result]:
+    def generate(self, pixels: ImageInput, *, width: Optional[int] = None, height: Optional[int] = None,
+                 format: Union[PixelFormat, int, str, None] = None, row_bytes: Optional[int] = None,
+                 bits_stored: Optional[int] = None, photometric: Union[Photometric, int, str, None] = None,
+                 rescale: Optional[NumberPair] = None, window: Optional[NumberPair] = None,
+                 use_window: bool = True, max_pixels: Optional[int] = MAX_IMAGE_PIXELS, beam_width: int = 3,
+                 max_results: Optional[int] = None, max_tokens: int = 60, length_penalty: float = 0.0,
+                 suppress_unknown: bool = False, return_attention: bool = True, n_threads: int = 0,
+                 should_abort: Optional[AbortCheck] = None) -> List[Result]:
         """Captions an image: up to `max_results` (default `beam_width`) results, best first.
 
-        `should_abort` is polled during the call; returning True stops it with CXRError(Status.ABORTED).
-        Raises CXRError (with the library's message) for bad images or parameters, ValueError for arrays of
-        an unsupported dtype or shape.
+        `pixels` and the image keywords: see Session. Generation keywords (cxr_generate_params):
+        `beam_width` (1 ... MAX_BEAM_WIDTH), `max_results` (1 ... beam_width), `max_tokens` (1 ... MAX_TOKENS,
+        counting <end>), `length_penalty` (0 ... MAX_LENGTH_PENALTY), `suppress_unknown` (never emit <nou>),
+        `return_attention` (Result.attention), `n_threads` (0 = all cores; results do not depend on it).
+        `should_abort` is polled during the call; returning True (or raising) stops it with
+        CXRError(Status.ABORTED); the session stays usable.
+
+        Raises CXRError for images and parameters the library refuses, ValueError / TypeError for inputs the
+        package cannot pass (see Session), ImageTooLargeError above `max_pixels`.
         """
         image, owner = describe(pixels, width=width, height=height, format=format, row_bytes=row_bytes,
                                 bits_stored=bits_stored, photometric=photometric, rescale=rescale,
-                                window=window)
+                                window=window, use_window=use_window, max_pixels=max_pixels)
         params, callback = self._params(beam_width, max_results, max_tokens, length_penalty, suppress_unknown,
                                         return_attention, n_threads, should_abort)
         check(library().cxr_generate(self._require(), ctypes.byref(image), ctypes.byref(params)))
@@ -193,7 +277,7 @@ class Session(_Handle):
         check(library().cxr_result_count(self._require(), ctypes.byref(count)))
         return count.value
 
-    def _result(self, index) -> Result:
+    def _result(self, index: int) -> Result:
         lib, h = library(), self._require()
         text, score, log_prob = ctypes.c_char_p(), ctypes.c_double(), ctypes.c_double()
         truncated, count = ctypes.c_int32(), ctypes.c_int32()
@@ -211,23 +295,38 @@ class Session(_Handle):
         if attention and n:
             maps = np.ctypeslib.as_array(attention, shape=(n * grid * grid,)).astype(np.float32, copy=True)
             maps = maps.reshape(n, grid, grid)
-        return Result(text.value.decode("utf-8"), score.value, log_prob.value, bool(truncated.value),
-                      token_list, maps)
+        return Result(text=(text.value or b"").decode("utf-8"), score=score.value, log_prob=log_prob.value,
+                      truncated=bool(truncated.value), tokens=token_list, attention=maps,
+                      words=self.model.tokens(token_list))
 
-    def preprocess(self, pixels, **image) -> np.ndarray:
-        """What the model saw: the input_size x input_size equalized uint8 image. Image keywords as for
-        generate."""
-        described, owner = describe(pixels, **image)
+    def preprocess(self, pixels: ImageInput, *, width: Optional[int] = None, height: Optional[int] = None,
+                   format: Union[PixelFormat, int, str, None] = None, row_bytes: Optional[int] = None,
+                   bits_stored: Optional[int] = None, photometric: Union[Photometric, int, str, None] = None,
+                   rescale: Optional[NumberPair] = None, window: Optional[NumberPair] = None,
+                   use_window: bool = True, max_pixels: Optional[int] = MAX_IMAGE_PIXELS) -> np.ndarray:
+        """What the model saw: the input_size x input_size equalized uint8 image (docs/INTAKE.md). `pixels` and
+        the image keywords as for generate (see Session). Does not touch the session's results."""
+        described, owner = describe(pixels, width=width, height=height, format=format, row_bytes=row_bytes,
+                                    bits_stored=bits_stored, photometric=photometric, rescale=rescale,
+                                    window=window, use_window=use_window, max_pixels=max_pixels)
         side = self.model.info.input_size
         out = np.empty((side, side), dtype=np.uint8)
         check(library().cxr_preprocess(self._require(), ctypes.byref(described), out.ctypes.data, out.size))
         del owner
         return out
 
-    def findings(self, pixels, *, n_threads=0, should_abort=None, **image) -> Dict[str, float]:
-        """{label: probability} from the findings head, in Model.labels order. Raises CXRError
-        (INVALID_ARGUMENT) for a model without a findings head."""
-        described, owner = describe(pixels, **image)
+    def findings(self, pixels: ImageInput, *, width: Optional[int] = None, height: Optional[int] = None,
+                 format: Union[PixelFormat, int, str, None] = None, row_bytes: Optional[int] = None,
+                 bits_stored: Optional[int] = None, photometric: Union[Photometric, int, str, None] = None,
+                 rescale: Optional[NumberPair] = None, window: Optional[NumberPair] = None,
+                 use_window: bool = True, max_pixels: Optional[int] = MAX_IMAGE_PIXELS, n_threads: int = 0,
+                 should_abort: Optional[AbortCheck] = None) -> Dict[str, float]:
+        """{label: probability in 0 ... 1} from the findings head, in Model.labels order. `pixels` and the image
+        keywords as for generate (see Session); `n_threads` and `should_abort` as for generate. Raises CXRError
+        (INVALID_ARGUMENT) for a model without a findings head. Does not touch the session's results."""
+        described, owner = describe(pixels, width=width, height=height, format=format, row_bytes=row_bytes,
+                                    bits_stored=bits_stored, photometric=photometric, rescale=rescale,
+                                    window=window, use_window=use_window, max_pixels=max_pixels)
         params, callback = self._params(n_threads=n_threads, should_abort=should_abort)
         out = np.zeros(max(len(self.model.labels), 1), dtype=np.float32)
         check(library().cxr_findings(self._require(), ctypes.byref(described), ctypes.byref(params),
@@ -235,7 +334,7 @@ class Session(_Handle):
         del owner, callback
         return {label: float(p) for label, p in zip(self.model.labels, out)}
 
-    def close(self):
+    def close(self) -> None:
         """Frees the session. Called by `with` and on collection."""
         self._release("cxr_session_free")
 

@@ -5,33 +5,39 @@
     pixels, image = dicom_image(pydicom.dcmread("chest.dcm"))
     results = session.generate(pixels, **image)
 
+(``session.generate("chest.dcm")`` does the same: a path is read with pydicom and this module.)
+
 The library gets the *stored* values (pixel_array: no modality LUT, no VOI, no inversion applied) with the
-attributes that give them meaning, and does the rest itself (docs/INTAKE.md), exactly as it does for the C++
-DCMTK example:
+attributes that give them meaning, and does the rest itself (docs/INTAKE.md, "DICOM"), exactly as the C++
+header include/cxrcaption_dcmtk.hpp does for the DCMTK example and the CLI:
 - PhotometricInterpretation MONOCHROME1 / MONOCHROME2 -> photometric; RGB (pydicom turns YBR into RGB) ->
   uint8 H x W x 3;
 - BitsStored -> bits_stored for unsigned 16-bit data;
 - PixelRepresentation 1 (signed) -> the values as float32 (exact up to 24 bits);
-- RescaleSlope / RescaleIntercept -> rescale (default 1, 0);
+- RescaleSlope / RescaleIntercept -> rescale (default 1, 0; a slope of 0 is read as 1, as pydicom does);
 - the first WindowCenter / WindowWidth -> window, if the width is > 1 (else no window);
 - multi-frame data: the first frame.
 This module does not import pydicom: it reads any object with pydicom's Dataset interface.
 """
 
+from typing import Any, Dict, Optional, Tuple
+
 import numpy as np
 
 from ._capi import Photometric
+from ._image import check_pixel_count, max_pixels_limit
 
 
-def _first(value):
+def _first(value: Any) -> Any:
     """The first value of a DICOM multi-valued attribute (or the value itself)."""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
         return value[0] if len(value) else None
     return value
 
 
-def dicom_window(dataset):
-    """(center, width) of the first VOI window of `dataset`, or None when it has none or its width <= 1."""
+def dicom_window(dataset: Any) -> Optional[Tuple[float, float]]:
+    """(center, width) of the first VOI window of `dataset`, or None when it has none, or when the center or
+    the width is not finite, or the width is <= 1."""
     center, width = _first(dataset.get("WindowCenter")), _first(dataset.get("WindowWidth"))
     if center is None or width is None:
         return None
@@ -41,12 +47,46 @@ def dicom_window(dataset):
     return center, width
 
 
-def dicom_image(dataset, *, use_window=True):
+def dicom_pixel_count(dataset: Any) -> Tuple[int, int, int]:
+    """(Columns, Rows, frames) from the header alone (NumberOfFrames absent, empty or 0 is 1), to bound the
+    memory of pixel_array before it is decoded. ValueError naming the attribute when Rows or Columns is missing
+    or not a non-negative integer."""
+    sides = []
+    for keyword, tag in (("Columns", "(0028,0011)"), ("Rows", "(0028,0010)")):
+        value = dataset.get(keyword)
+        if value is None or value == "":
+            raise ValueError(f"no {keyword} {tag} attribute")
+        try:
+            side = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{keyword} {tag} is {value!r}, not an integer") from None
+        if side < 0:
+            raise ValueError(f"{keyword} {tag} is {side}")
+        sides.append(side)
+    frames = dataset.get("NumberOfFrames", 1)
+    try:
+        frames = int(frames or 1)
+    except (TypeError, ValueError):
+        raise ValueError(f"NumberOfFrames (0028,0008) is {frames!r}, not an integer") from None
+    return sides[0], sides[1], max(frames, 1)
+
+
+def dicom_image(dataset: Any, *, use_window: bool = True,
+                max_pixels: Optional[int] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
     """(pixels, keywords) for Session.generate(pixels, **keywords) from a pydicom Dataset.
+
+    `use_window=False` drops the file's window (the image's own range is used). `max_pixels` (None: no limit;
+    reading a path through Session uses cxrcaption.MAX_IMAGE_PIXELS) refuses a dataset whose Rows x Columns x
+    NumberOfFrames exceeds it with cxrcaption.ImageTooLargeError, from the header, before pixel_array decodes
+    anything.
 
     Raises ValueError for data the library cannot take (naming the attribute), and whatever pydicom raises
     when it cannot decode the pixel data (e.g. a compressed transfer syntax without its codec installed).
     """
+    limit = max_pixels_limit(max_pixels)
+    if limit is not None:
+        columns, rows, frame_count = dicom_pixel_count(dataset)
+        check_pixel_count(None, columns, rows, frame_count, limit)
     photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     samples = int(dataset.get("SamplesPerPixel", 1))
     bits_stored = int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16)))
@@ -81,4 +121,4 @@ def dicom_image(dataset, *, use_window=True):
     return pixels, keywords
 
 
-__all__ = ["dicom_image", "dicom_window"]
+__all__ = ["dicom_image", "dicom_pixel_count", "dicom_window"]
