@@ -460,27 +460,41 @@ inline std::vector<std::uint8_t> decode_jpeg2000(DcmDataset &ds, E_TransferSynta
     opj_stream_set_seek_function(guard.stream, opj_memory_seek);
     opj_dparameters_t parameters;
     opj_set_default_decoder_parameters(&parameters);
-    if (!opj_setup_decoder(guard.codec, &parameters) || !opj_read_header(guard.stream, guard.codec, &guard.image) ||
-        !opj_decode(guard.codec, guard.stream, guard.image) || !opj_end_decompress(guard.codec, guard.stream))
-        throw DicomError(ErrorKind::undecodable, "OpenJPEG could not decode the JPEG 2000 pixel data");
+    if (!opj_setup_decoder(guard.codec, &parameters) || !opj_read_header(guard.stream, guard.codec, &guard.image))
+        throw DicomError(ErrorKind::undecodable, "OpenJPEG could not read the JPEG 2000 codestream's header");
+    // The codestream's own header must describe the image the DICOM attributes describe (whose size the
+    // pixel limit checked), before OpenJPEG allocates what it asks for: a codestream may claim any size.
     const opj_image_t &image = *guard.image;
     const std::uint32_t components = image.numcomps;
     if (components != static_cast<std::uint32_t>(a.samples_per_pixel))
         throw DicomError(ErrorKind::invalid, "the JPEG 2000 codestream has " + std::to_string(components) +
                                                  " components, SamplesPerPixel is " +
                                                  std::to_string(a.samples_per_pixel));
+    const auto claimed = [&](std::uint32_t c) {
+        return "the JPEG 2000 codestream is " + std::to_string(image.x1 - image.x0) + "x" +
+               std::to_string(image.y1 - image.y0) + " (component " + std::to_string(c) + ": " +
+               std::to_string(image.comps[c].w) + "x" + std::to_string(image.comps[c].h) + "), Columns x Rows is " +
+               std::to_string(a.columns) + "x" + std::to_string(a.rows);
+    };
+    if (image.x1 < image.x0 || image.y1 < image.y0 || image.x1 - image.x0 != static_cast<OPJ_UINT32>(a.columns) ||
+        image.y1 - image.y0 != static_cast<OPJ_UINT32>(a.rows))
+        throw DicomError(ErrorKind::invalid, claimed(0));
     for (std::uint32_t c = 0; c < components; c++) {
         const opj_image_comp_t &comp = image.comps[c];
         if (comp.w != static_cast<OPJ_UINT32>(a.columns) || comp.h != static_cast<OPJ_UINT32>(a.rows) ||
-            comp.dx != 1 || comp.dy != 1 || comp.data == nullptr)
-            throw DicomError(ErrorKind::invalid, "the JPEG 2000 codestream is " + std::to_string(comp.w) + "x" +
-                                                     std::to_string(comp.h) + " (component " + std::to_string(c) +
-                                                     "), Columns x Rows is " + std::to_string(a.columns) + "x" +
-                                                     std::to_string(a.rows));
+            comp.dx != 1 || comp.dy != 1)
+            throw DicomError(ErrorKind::invalid, claimed(c));
         if (comp.prec < 1 || comp.prec > 16 || comp.prec != image.comps[0].prec || comp.sgnd != image.comps[0].sgnd)
             throw DicomError(ErrorKind::unsupported, "JPEG 2000 precision " + std::to_string(comp.prec) +
                                                          " is not supported (1 ... 16, the same for every component)");
     }
+    if (!opj_decode(guard.codec, guard.stream, guard.image) || !opj_end_decompress(guard.codec, guard.stream))
+        throw DicomError(ErrorKind::undecodable, "OpenJPEG could not decode the JPEG 2000 pixel data");
+    for (std::uint32_t c = 0; c < components; c++)
+        if (image.comps[c].data == nullptr || image.comps[c].w != static_cast<OPJ_UINT32>(a.columns) ||
+            image.comps[c].h != static_cast<OPJ_UINT32>(a.rows))
+            throw DicomError(ErrorKind::undecodable, "OpenJPEG decoded no pixel data for component " +
+                                                         std::to_string(c));
     if (components > 1 && image.comps[0].prec > 8)
         throw DicomError(ErrorKind::unsupported, "JPEG 2000 colour with more than 8 bits is not supported");
     j2k_signed = image.comps[0].sgnd != 0;
