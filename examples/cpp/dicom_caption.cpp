@@ -5,7 +5,10 @@
 // modality LUT, the VOI window and the MONOCHROME1 inversion. It prints exactly what
 // examples/python/pydicom_caption.py prints for the same file (python/src/cxrcaption/dicom.py, the same mapping).
 //
-//   dicom_caption MODEL.safetensors FILE.dcm [--beam N] [--no-window] [--attributes]
+//   dicom_caption MODEL.safetensors FILE.dcm [--beam N] [--no-window] [--attributes] [--model-input OUT.pgm]
+//
+// --model-input writes what the model saw (cxr_preprocess: the input_size x input_size equalized image) as a
+// binary PGM, to show beside the caption; the shared-mapping test compares it with the other readers'.
 //
 // JPEG 2000 files are decoded when this is built with -DCXRCAPTION_DCMTK_OPENJPEG and OpenJPEG (the CMake
 // build does that when it finds libopenjp2); otherwise they are refused with a message saying so.
@@ -17,11 +20,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace {
 
 int usage(const char *program) {
-    std::cerr << "usage: " << program << " MODEL.safetensors FILE.dcm [--beam N] [--no-window] [--attributes]\n";
+    std::cerr << "usage: " << program
+              << " MODEL.safetensors FILE.dcm [--beam N] [--no-window] [--attributes] [--model-input OUT.pgm]\n";
     return 2;
 }
 
@@ -37,6 +42,15 @@ void print_attributes(const std::string &path, const cxr::dcmtk::DicomImage &dic
     else std::printf("no window\n");
 }
 
+/// Writes a side x side 8-bit image as a binary PGM; false (with errno) when the file cannot be written.
+bool write_pgm(const std::string &path, const std::vector<std::uint8_t> &pixels, int side) {
+    std::FILE *file = std::fopen(path.c_str(), "wb");
+    if (file == nullptr) return false;
+    const bool written = std::fprintf(file, "P5\n%d %d\n255\n", side, side) > 0 &&
+                         std::fwrite(pixels.data(), 1, pixels.size(), file) == pixels.size();
+    return std::fclose(file) == 0 && written;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -45,11 +59,13 @@ int main(int argc, char **argv) {
     int beam = 3;
     cxr::dcmtk::ReadOptions options;
     bool show_attributes = false;
+    std::string model_input_path;
     for (int i = 3; i < argc; i++) {
         const std::string arg = argv[i];
         if (arg == "--beam" && i + 1 < argc) beam = std::atoi(argv[++i]);
         else if (arg == "--no-window") options.use_window = false;
         else if (arg == "--attributes") show_attributes = true;
+        else if (arg == "--model-input" && i + 1 < argc) model_input_path = argv[++i];
         else return usage(argv[0]);
     }
     if (cxr::abi_version() != CXR_ABI_VERSION) {
@@ -69,6 +85,11 @@ int main(int argc, char **argv) {
         cxr::Model model(model_path);
         cxr::Session session(model);
         const cxr::Image image = cxr::dcmtk::to_image(dicom);
+        if (!model_input_path.empty() &&
+            !write_pgm(model_input_path, session.preprocess(image), static_cast<int>(model.info().input_size))) {
+            std::perror(model_input_path.c_str());
+            return 1;
+        }
         const auto results = session.generate(image, cxr::GenerateParams().beam_width(beam));
         std::printf("%s:\n", dicom_path.c_str());
         for (std::size_t i = 0; i < results.size(); i++) {

@@ -111,7 +111,7 @@ def _pillow_pixels(path: str, kind: str) -> tuple[np.ndarray, dict[str, Any]]:
 def _dicom_pixels(path: str) -> tuple[np.ndarray, dict[str, Any]]:
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from cxrcaption.dicom import dicom_image
+    from cxrcaption.dicom import decoded_pixels, dicom_image
 
     try:
         # force: a .dcm file without the 128-byte preamble and "DICM" (written by some exporters)
@@ -128,8 +128,8 @@ def _dicom_pixels(path: str) -> tuple[np.ndarray, dict[str, Any]]:
     photometric = str(dataset.get("PhotometricInterpretation", "")).strip()
     try:
         # Decoded here first (pydicom caches the array; dicom_image reuses it) so that a decoding failure
-        # is told apart from a layout the mapping refuses.
-        dataset.pixel_array
+        # is told apart from a layout the mapping refuses; with the mapping's decoder choice (lossy JPEG).
+        decoded_pixels(dataset)
     except (NotImplementedError, RuntimeError, ImportError, ValueError, OSError, EOFError) as exc:
         # pydicom: no installed decoder handles this syntax, the decoder failed, or the data is short.
         raise ImageError(f"{path}: cannot decode the pixel data of transfer syntax {syntax_name}: {exc}") from exc

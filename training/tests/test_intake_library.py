@@ -131,3 +131,125 @@ def test_png_files_match_the_librarys_png_reader(tmp_path):
         if not np.array_equal(equalized_image(path, size), library):
             mismatched.append(path)
     assert {"L", "I;16", "RGB"} <= set(modes) and not mismatched, "\n".join(mismatched)
+
+
+# --- One DICOM mapping, four implementations -------------------------------------------------------------
+
+def dicom_files() -> list[str]:
+    """Every DICOM fixture: those above, and the CLI reader tests' (Tests/CXRKitTests/Fixtures/readers),
+    refused ones included (then every implementation must refuse)."""
+    files = [p for p in image_files() if file_kind(p) == "dicom"]
+    readers = repository_path("Tests", "CXRKitTests", "Fixtures", "readers")
+    if readers and os.path.isdir(readers):
+        files += glob.glob(os.path.join(readers, "*.dcm"))
+    return sorted(files)
+
+
+@pytest.fixture(scope="module")
+def dicom_caption(tmp_path_factory):
+    """examples/cpp/dicom_caption.cpp (include/cxrcaption_dcmtk.hpp, with OpenJPEG) built against the library."""
+    library = _require("CXRCAPTION_LIBRARY", "a built libcxrcaption.so")
+    root = repository_path()
+    work = tmp_path_factory.mktemp("dicom_caption")
+    # The library's SONAME is libcxrcaption.so.<ABI - 1>: the program looks for that name in its rpath.
+    for name in ("libcxrcaption.so", "libcxrcaption.so.0"):
+        os.symlink(os.path.abspath(library), work / name)
+    compiler = os.environ.get("CXX", "c++")
+    command = [compiler, "-std=c++17", "-O1", "-DCXRCAPTION_DCMTK_OPENJPEG", "-I", os.path.join(root, "include"),
+               os.path.join(root, "examples", "cpp", "dicom_caption.cpp"), "-o", str(work / "dicom_caption"),
+               f"-L{work}", "-lcxrcaption", f"-Wl,-rpath,{work}",
+               "-ldcmjpls", "-ldcmjpeg", "-ldcmdata", "-loflog", "-lofstd", "-lopenjp2"]
+    try:
+        openjpeg = subprocess.run(["pkg-config", "--cflags", "libopenjp2"], capture_output=True, text=True)
+        command[4:4] = openjpeg.stdout.split()
+        built = subprocess.run(command, capture_output=True, text=True)
+    except FileNotFoundError as error:  # no compiler or pkg-config
+        built = None
+        reason = str(error)
+    if built is None or built.returncode != 0:
+        message = f"cannot build dicom_caption: {reason if built is None else built.stderr[-2000:]}"
+        if os.environ.get("CXR_REQUIRE_LIBRARY") == "1":
+            pytest.fail(message + " (CXR_REQUIRE_LIBRARY=1 requires it)")
+        pytest.skip(message)
+    return str(work / "dicom_caption")
+
+
+def twelve_bit_lossy_jpeg(path: str) -> bool:
+    from cxrcaption.dicom import LIBJPEG_SYNTAXES
+    dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    syntax = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", ""))
+    return syntax in LIBJPEG_SYNTAXES and str(dataset.get("BitsAllocated", "")) != "8"
+
+
+def test_every_dicom_reader_gives_the_library_the_same_image(session, dicom_caption, tmp_path):
+    """docs/INTAKE.md's DICOM mapping is implemented four times: cxrcaption.dicom (pydicom; the Python package
+    reading a path), the trainer (cxrcaption_train.images: the same mapping, then the numpy intake),
+    `cxrcaption-cli preprocess` (Sources/CDICOM: DCMTK through cxrcaption_dcmtk.hpp, then the Swift intake)
+    and a C++ program on include/cxrcaption_dcmtk.hpp (examples/cpp/dicom_caption.cpp, then cxr_preprocess).
+    On every DICOM fixture all four give the same model input, byte for byte, or all four refuse the file; the
+    one documented exception is 12-bit lossy JPEG (pydicom's JPGExtended.dcm), which pydicom decodes with
+    pylibjpeg: there the DCMTK pair and the pydicom pair are each equal, and the two pairs within 5 levels on
+    at most 5% of the pixels."""
+    cli = _require("CXRCAPTION_CLI", "a built cxrcaption-cli")
+    model = repository_path("Tests", "CXRKitTests", "Fixtures", "golden", "model.safetensors")
+    size = session.model.info.input_size
+    import cxrcaption
+    from cxrcaption_train.images import ImageError
+
+    def outcome(read) -> object:
+        try:
+            return np.asarray(read(), dtype=np.uint8).reshape(size, size).tobytes()
+        except (cxrcaption.CXRError, ValueError, ImageError, RuntimeError) as error:
+            return ("refused", str(error))
+
+    def run(command: list[str], output) -> np.ndarray:
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip())
+        return output()
+
+    def pgm(path) -> np.ndarray:
+        data = open(path, "rb").read()
+        header = f"P5\n{size} {size}\n255\n".encode()
+        assert data.startswith(header), data[:20]
+        return np.frombuffer(data[len(header):], np.uint8)
+
+    problems, accepted, refused = [], 0, 0
+    for path in dicom_files():
+        raw, picture = tmp_path / "cli.raw", tmp_path / "cpp.pgm"
+        for stale in (raw, picture):
+            stale.unlink(missing_ok=True)
+        results = {
+            "python": outcome(lambda: session.preprocess(path)),
+            "trainer": outcome(lambda: equalized_image(path, size)),
+            "cli": outcome(lambda: run([cli, "preprocess", path, "--model", model, "-o", str(raw)],
+                                       lambda: np.fromfile(raw, np.uint8))),
+            "c++": outcome(lambda: run([dicom_caption, model, path, "--beam", "1", "--model-input", str(picture)],
+                                       lambda: pgm(picture))),
+        }
+        kinds = {name: isinstance(value, bytes) for name, value in results.items()}
+        if all(kinds.values()) and twelve_bit_lossy_jpeg(path):
+            # docs/INTAKE.md, "Decoding": pydicom has no 12-bit lossy JPEG decoder that decodes as DCMTK's
+            # libjpeg does, so each side is equal within itself and the two sides nearly equal.
+            accepted += 1
+            python, dcmtk = (np.frombuffer(results[n], np.uint8).astype(int) for n in ("python", "cli"))
+            if results["python"] != results["trainer"] or results["cli"] != results["c++"] or \
+                    np.abs(python - dcmtk).max() > 5 or (python != dcmtk).mean() > 0.05:
+                problems.append(f"{path} (12-bit lossy JPEG): python == trainer "
+                                f"{results['python'] == results['trainer']}, cli == c++ "
+                                f"{results['cli'] == results['c++']}, python vs cli: "
+                                f"{int((python != dcmtk).sum())} pixels, at most {np.abs(python - dcmtk).max()} levels")
+        elif all(kinds.values()):
+            accepted += 1
+            if len(set(results.values())) != 1:
+                reference = np.frombuffer(results["python"], np.uint8)
+                problems.append(f"{path}: pixels that differ from python's: " + ", ".join(
+                    f"{name} {int((np.frombuffer(value, np.uint8) != reference).sum())}"
+                    for name, value in results.items() if name != "python"))
+        elif not any(kinds.values()):
+            refused += 1
+        else:
+            problems.append(f"{path}: accepted by {[n for n, k in kinds.items() if k]}, refused by " +
+                            "; ".join(f"{n}: {v[1]}" for n, v in results.items() if not kinds[n]))
+    assert not problems, "\n".join(problems)
+    assert accepted >= 20 and refused >= 3, (accepted, refused)

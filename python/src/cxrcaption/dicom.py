@@ -16,7 +16,10 @@ header include/cxrcaption_dcmtk.hpp does for the DCMTK example and the CLI:
 - PixelRepresentation 1 (signed) -> the values as float32 (exact up to 24 bits);
 - RescaleSlope / RescaleIntercept -> rescale (default 1, 0; a slope of 0 is read as 1, as pydicom does);
 - the first WindowCenter / WindowWidth -> window, if the width is > 1 (else no window);
-- multi-frame data: the first frame.
+- multi-frame data: the first frame;
+- lossy JPEG (baseline, extended) decoded by Pillow (libjpeg-turbo), as DCMTK's libjpeg decodes it: pydicom
+  would otherwise take pylibjpeg-libjpeg first when it is installed, which differs on some pixels
+  (decoded_pixels).
 This module does not import pydicom: it reads any object with pydicom's Dataset interface.
 """
 
@@ -45,6 +48,34 @@ def dicom_window(dataset: Any) -> Optional[Tuple[float, float]]:
     if not (np.isfinite(center) and np.isfinite(width) and width > 1):
         return None
     return center, width
+
+
+#: Lossy JPEG transfer syntaxes (baseline 8-bit, extended 12-bit): the decoder's IDCT and upsampling shape the
+#: pixels, so the mapping names one. DCMTK (the C++ header, the CLI) decodes them with the IJG libjpeg; Pillow's
+#: libjpeg-turbo (accurate integer IDCT, fancy upsampling) gives the same pixels. Lossless syntaxes and JPEG
+#: 2000 (OpenJPEG everywhere) decode alike with any of pydicom's plugins.
+LIBJPEG_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"})
+
+
+def decoded_pixels(dataset: Any) -> np.ndarray:
+    """dataset.pixel_array, with 8-bit lossy JPEG decoded by pydicom's Pillow plugin when Pillow is installed
+    (the pixels DCMTK decodes; without Pillow, and for 12-bit JPEG, which Pillow cannot decode, pydicom's own
+    choice, which may differ from DCMTK's by a level on some pixels). Call it, not pixel_array, before dicom_image when you need the array first: pydicom keeps the first
+    decoding it made."""
+    syntax = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", ""))
+    choose = getattr(dataset, "pixel_array_options", None)
+    eight_bit = str(dataset.get("BitsAllocated", "")) == "8"  # Pillow decodes 8-bit JPEG only
+    if syntax in LIBJPEG_SYNTAXES and eight_bit and choose is not None and _pillow_available():
+        choose(decoding_plugin="pillow")
+    return dataset.pixel_array
+
+
+def _pillow_available() -> bool:
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def dicom_pixel_count(dataset: Any) -> Tuple[int, int, int]:
@@ -91,7 +122,7 @@ def dicom_image(dataset: Any, *, use_window: bool = True,
     samples = int(dataset.get("SamplesPerPixel", 1))
     bits_stored = int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16)))
     frames = int(dataset.get("NumberOfFrames", 1) or 1)
-    pixels = dataset.pixel_array
+    pixels = decoded_pixels(dataset)
     if frames > 1:
         pixels = pixels[0]
     if samples == 3:
@@ -121,4 +152,4 @@ def dicom_image(dataset: Any, *, use_window: bool = True,
     return pixels, keywords
 
 
-__all__ = ["dicom_image", "dicom_pixel_count", "dicom_window"]
+__all__ = ["LIBJPEG_SYNTAXES", "decoded_pixels", "dicom_image", "dicom_pixel_count", "dicom_window"]
