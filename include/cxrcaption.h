@@ -341,6 +341,21 @@ typedef struct cxr_generate_params {
     cxr_abort_callback abort_callback;
     /* Passed to abort_callback unchanged. Default NULL. */
     void *abort_user_data;
+    /* Appended after 0.1.0: a struct_size of 56 (0.1.0's struct) gives the fields below their defaults. */
+    /* n >= 1: a token that would complete an n-gram the sentence already contains is never emitted
+     * (Hugging Face's no_repeat_ngram_size; docs/DECODING.md, rule 2a); 1 bans every emitted token from
+     * recurring. 0 ..= CXR_MAX_TOKENS; 0 = off. Default 0. */
+    int32_t no_repeat_ngram_size;
+    /* Non-zero: the results are the best ones whose texts differ after normalization (case, whitespace and
+     * punctuation ignored; docs/DECODING.md, rule 7), searching again with up to distinct_extra_beam more
+     * beams until max_results of them are found; cxr_result_distinct says whether they were. Default 0. */
+    int32_t distinct_results;
+    /* How many beams the distinct search may add to beam_width (its widest search uses
+     * min(beam_width + distinct_extra_beam, CXR_MAX_BEAM_WIDTH)); 0 ..= CXR_MAX_BEAM_WIDTH; 0 only drops
+     * duplicates. Used only with distinct_results. Default 9. */
+    int32_t distinct_extra_beam;
+    /* Reserved for a later release: must be 0. */
+    int32_t reserved0;
 } cxr_generate_params;
 
 /* Fills *params with the defaults (documented per field) and sets params->struct_size = struct_size. Pass
@@ -408,6 +423,11 @@ cxr_status cxr_result_score(const cxr_session *session, int32_t index, double *o
 
 /* 1 when max_tokens was reached before <end>, else 0. */
 cxr_status cxr_result_truncated(const cxr_session *session, int32_t index, int32_t *out_truncated);
+
+/* 1 when the last successful cxr_generate returned max_results results whose normalized texts
+ * (docs/DECODING.md, rule 7) are pairwise distinct, else 0 (also before the first one or after a failed
+ * one). Computed with or without params.distinct_results. Takes no index. */
+cxr_status cxr_result_distinct(const cxr_session *session, int32_t *out_distinct);
 
 /* The number of emitted tokens (without <start> and <end>). */
 cxr_status cxr_result_token_count(const cxr_session *session, int32_t index, int32_t *out_count);

@@ -191,6 +191,19 @@ public:
         params_.suppress_unknown = suppress ? 1 : 0;
         return *this;
     }
+    /// n >= 1: never emit a token that completes an n-gram the sentence already has; 0 = off (default).
+    GenerateParams &no_repeat_ngram_size(std::int32_t n) {
+        params_.no_repeat_ngram_size = n;
+        return *this;
+    }
+    /// Results whose texts differ after normalization (case, whitespace, punctuation), searching with up to
+    /// `extra_beams` more beams (default 9) to find max_results of them; Session::last_distinct says whether
+    /// it did.
+    GenerateParams &distinct_results(bool distinct = true, std::int32_t extra_beams = 9) {
+        params_.distinct_results = distinct ? 1 : 0;
+        params_.distinct_extra_beam = extra_beams;
+        return *this;
+    }
     /// Keep one attention map per emitted token (Result::attention). On by default.
     GenerateParams &return_attention(bool keep = true) {
         params_.return_attention = keep ? 1 : 0;
@@ -399,6 +412,14 @@ public:
                                    probabilities.size()));
         probabilities.resize(static_cast<std::size_t>(info_.label_count));
         return probabilities;
+    }
+
+    /// Whether the last generate returned max_results results with pairwise distinct normalized texts
+    /// (cxr_result_distinct).
+    bool last_distinct() const {
+        std::int32_t distinct = 0;
+        detail::check(cxr_result_distinct(session_, &distinct));
+        return distinct != 0;
     }
 
     /// The C handle (owned by this object), e.g. to read results with the cxr_result_* functions.

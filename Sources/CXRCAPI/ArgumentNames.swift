@@ -14,6 +14,8 @@ enum ArgumentNames {
         "maxResults": "max_results",
         "maxTokens": "max_tokens",
         "lengthPenalty": "length_penalty",
+        "noRepeatNgramSize": "no_repeat_ngram_size",
+        "distinctExtraBeam": "distinct_extra_beam",
         "threads": "n_threads",
     ]
 }

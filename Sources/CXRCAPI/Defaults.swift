@@ -34,6 +34,10 @@ enum Defaults {
         params.n_threads = Int32(swift.threads)
         params.abort_callback = nil
         params.abort_user_data = nil
+        params.no_repeat_ngram_size = Int32(swift.noRepeatNgramSize)
+        params.distinct_results = swift.distinctResults ? 1 : 0
+        params.distinct_extra_beam = Int32(swift.distinctExtraBeam)
+        params.reserved0 = 0
         return params
     }
 

@@ -7,6 +7,8 @@ import CXRDecoding
 struct CallerParameters {
     let parameters: GenerationParameters
     let shouldAbort: (() -> Bool)?
+    /// `reserved0`, which `cxr_generate` requires to be 0 (`cxr_findings` ignores every field but two).
+    let reserved0: Int32
 
     init(_ pointer: UnsafePointer<cxr_generate_params>?) throws {
         let params = try pointer.map {
@@ -20,12 +22,24 @@ struct CallerParameters {
         parameters.suppressUnknown = params.suppress_unknown != 0
         parameters.returnAttention = params.return_attention != 0
         parameters.threads = Int(params.n_threads)
+        parameters.noRepeatNgramSize = Int(params.no_repeat_ngram_size)
+        parameters.distinctResults = params.distinct_results != 0
+        parameters.distinctExtraBeam = Int(params.distinct_extra_beam)
+        reserved0 = params.reserved0
         self.parameters = parameters
         if let callback = params.abort_callback {
             let userData = params.abort_user_data
             shouldAbort = { callback(userData) != 0 }
         } else {
             shouldAbort = nil
+        }
+    }
+
+    /// Throws `CXR_E_INVALID_ARGUMENT` unless the reserved field is 0, so a later release can give it a meaning.
+    func checkReserved() throws {
+        guard reserved0 == 0 else {
+            throw CAPIFailure(CXR_E_INVALID_ARGUMENT,
+                              "cxr_generate_params reserved0 \(reserved0) is not 0 (it is reserved for a later release)")
         }
     }
 }

@@ -46,6 +46,15 @@ public func exportedResultTruncated(_ session: OpaquePointer?, _ index: Int32,
     readResult(session, index, outTruncated, "out_truncated") { $0.truncated ? 1 : 0 }
 }
 
+@_cdecl("cxr_result_distinct")
+public func exportedResultDistinct(_ session: OpaquePointer?, _ outDistinct: UnsafeMutablePointer<Int32>?) -> cxr_status {
+    reportingStatus {
+        let session = try SessionHandle.from(session)
+        let outDistinct = try required(outDistinct, "out_distinct")
+        outDistinct.pointee = session.distinct ? 1 : 0
+    }
+}
+
 @_cdecl("cxr_result_token_count")
 public func exportedResultTokenCount(_ session: OpaquePointer?, _ index: Int32,
                                      _ outCount: UnsafeMutablePointer<Int32>?) -> cxr_status {

@@ -40,7 +40,10 @@ public func exportedGenerate(_ session: OpaquePointer?, _ image: UnsafePointer<c
     reportingStatus {
         let session = try SessionHandle.from(session)
         session.clearResults()  // also when the arguments are rejected: a failed call leaves no results
-        try session.generate(CallerImage(image), CallerParameters(params))
+        let image = try CallerImage(image)
+        let parameters = try CallerParameters(params)
+        try parameters.checkReserved()
+        try session.generate(image, parameters)
     }
 }
 

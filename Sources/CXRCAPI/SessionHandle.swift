@@ -47,6 +47,8 @@ final class SessionHandle {
     let model: ModelHandle
     let session: CaptionSession
     private(set) var results: [StoredResult] = []
+    /// `cxr_result_distinct`: the last results are max_results pairwise distinct normalized texts.
+    private(set) var distinct = false
 
     init(model: ModelHandle) throws {
         self.model = model
@@ -55,11 +57,12 @@ final class SessionHandle {
 
     func clearResults() {
         results = []
+        distinct = false
     }
 
     /// Releases the previous results first, so that a failed call leaves none.
     func generate(_ image: CallerImage, _ parameters: CallerParameters) throws {
-        results = []
+        clearResults()
         let captions = try session.generate(pixels: image.pixels, image: image.descriptor,
                                             parameters: parameters.parameters,
                                             shouldAbort: parameters.shouldAbort)
@@ -69,6 +72,8 @@ final class SessionHandle {
         }
         let regionCount = model.model.config.regionCount
         results = try captions.map { try StoredResult($0, regionCount: regionCount) }
+        distinct = CaptionText.distinctComplete(captions, wanted: parameters.parameters.maxResults,
+                                                join: model.model.vocabulary.join)
     }
 
     /// The result at a caller's index, or `CXR_E_OUT_OF_RANGE` naming the index and the count.

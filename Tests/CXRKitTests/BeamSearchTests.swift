@@ -324,6 +324,77 @@ final class BeamSearchTests: XCTestCase {
         negativeThreads.threads = -1
         expectError(negativeThreads, "threads -1 is negative (0 means all cores)")
         XCTAssertNoThrow(try search(table, parameters(width: 64, results: 64, maxTokens: 1)))
+        var ngram = parameters()
+        ngram.noRepeatNgramSize = -1
+        expectError(ngram, "noRepeatNgramSize -1 is outside 0...1024 (0 = off)")
+        ngram.noRepeatNgramSize = 1025
+        expectError(ngram, "noRepeatNgramSize 1025 is outside 0...1024 (0 = off)")
+        var extra = parameters()
+        extra.distinctExtraBeam = 65
+        expectError(extra, "distinctExtraBeam 65 is outside 0...64")
+        extra.distinctExtraBeam = -1
+        expectError(extra, "distinctExtraBeam -1 is outside 0...64")
+        // the widest distinct search is capped at 64 beams, not refused
+        var widest = parameters(width: 64, results: 64, maxTokens: 1)
+        widest.distinctResults = true
+        widest.distinctExtraBeam = 64
+        XCTAssertNoThrow(try search(table, widest))
+    }
+
+    func testNgramRepetitionEqualsTheRule() {
+        var banned: [Int] = []
+        func repeats(_ tokens: [Int], _ n: Int) -> Set<Int> {
+            NgramRepetition.tokens(completingRepeatsIn: tokens, size: n, into: &banned)
+            return Set(banned)
+        }
+        XCTAssertEqual(repeats([4, 5, 4], 2), [5])
+        XCTAssertEqual(repeats([4, 5, 4], 1), [4, 5])
+        XCTAssertEqual(repeats([4, 5, 4], 0), [])
+        XCTAssertEqual(repeats([4, 5, 4], 3), [])
+        XCTAssertEqual(repeats([4, 5, 6, 4, 5], 3), [6])
+        XCTAssertEqual(repeats([], 1), [])
+        XCTAssertEqual(repeats([7], 2), [])
+        // against a plain statement of the rule on random sequences
+        var random = DecoderTestRandom(seed: 5)
+        for _ in 0..<500 {
+            let tokens = (0..<Int(random.next() % 12)).map { _ in 4 + Int(random.next() % 4) }
+            let n = 1 + Int(random.next() % 5)
+            var expected = Set<Int>()
+            if tokens.count >= n - 1 {
+                let prefix = Array(tokens.suffix(n - 1))
+                for start in 0..<max(0, tokens.count - n + 1) where Array(tokens[start..<(start + n - 1)]) == prefix {
+                    expected.insert(tokens[start + n - 1])
+                }
+            }
+            XCTAssertEqual(repeats(tokens, n), expected, "\(tokens) n=\(n)")
+        }
+    }
+
+    func testNoRepeatNgramBreaksALoop() throws {
+        // a -> a is always best; with n = 2 the pair (a, a) may occur once
+        let table = makeTable([(T.start, T.a, 5), (T.a, T.a, 5), (T.a, T.b, 3), (T.b, T.a, 4), (T.b, T.end, 2),
+                               (T.a, T.end, 1)])
+        let plain = try search(table, parameters(width: 1, results: 1, maxTokens: 6))
+        XCTAssertEqual(plain[0].tokens, [T.a, T.a, T.a, T.a, T.a, T.a])
+        XCTAssertTrue(plain[0].truncated)
+        var params = parameters(width: 1, results: 1, maxTokens: 6)
+        params.noRepeatNgramSize = 2
+        let controlled = try search(table, params)
+        let tokens = controlled[0].tokens
+        XCTAssertEqual(Set(zip(tokens, tokens.dropFirst()).map { [$0, $1] }).count, max(0, tokens.count - 1), "\(tokens)")
+        XCTAssertEqual(Array(tokens.prefix(3)), [T.a, T.a, T.b])
+    }
+
+    func testNormalizedText() {
+        XCTAssertEqual(CaptionText.normalized("No acute cardiopulmonary abnormality.", join: .spaceSeparated),
+                       "no acute cardiopulmonary abnormality")
+        XCTAssertEqual(CaptionText.normalized("no acute  cardiopulmonary abnormality..", join: .spaceSeparated),
+                       "no acute cardiopulmonary abnormality")
+        XCTAssertEqual(CaptionText.normalized("(left) pleural: effusion, ", join: .spaceSeparated), "left pleural effusion")
+        XCTAssertEqual(CaptionText.normalized("heart-size\tnormal", join: .spaceSeparated), "heart size normal")
+        XCTAssertEqual(CaptionText.normalized("心影正常。 肺野清晰，", join: .concatenate), "心影正常肺野清晰")
+        XCTAssertEqual(CaptionText.normalized("", join: .spaceSeparated), "")
+        XCTAssertEqual(CaptionText.normalized("<nou> x", join: .spaceSeparated), "<nou> x")
     }
 
     func testRejectsAVocabularyOfAnotherSize() throws {

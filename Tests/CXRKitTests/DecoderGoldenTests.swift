@@ -103,11 +103,17 @@ final class DecoderGoldenTests: XCTestCase {
                 parameters.maxTokens = params["max_tokens"] as! Int
                 parameters.lengthPenalty = (params["length_penalty"] as! NSNumber).doubleValue
                 parameters.suppressUnknown = params["suppress_unknown"] as! Bool
+                parameters.noRepeatNgramSize = params["no_repeat_ngram_size"] as! Int
+                parameters.distinctResults = params["distinct"] as! Bool
+                parameters.distinctExtraBeam = params["distinct_extra_beam"] as! Int
                 let actual = try BeamSearch.run(decoder: golden.decoder, context: context,
                                                 vocabulary: golden.model.description.vocabulary, parameters: parameters,
                                                 workspace: workspace)
                 let expected = run["results"] as! [[String: Any]]
                 XCTAssertEqual(actual.map(\.tokens), expected.map { $0["tokens"] as! [Int] }, name)
+                XCTAssertEqual(CaptionText.distinctComplete(actual, wanted: parameters.maxResults,
+                                                            join: golden.model.description.vocabulary.join),
+                               run["distinct_complete"] as! Bool, name)
                 guard actual.count == expected.count else { continue }
                 for (a, e) in zip(actual, expected) {
                     XCTAssertEqual(a.truncated, e["truncated"] as! Bool, name)

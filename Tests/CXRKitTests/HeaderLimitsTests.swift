@@ -15,6 +15,9 @@ final class HeaderLimitsTests: XCTestCase {
         XCTAssertEqual(CXR_MAX_LENGTH_PENALTY, GenerationParameters.lengthPenaltyRange.upperBound)
         XCTAssertEqual(Int(CXR_MIN_IMAGE_SIDE), IntakeValidation.sideLimits.lowerBound)
         XCTAssertEqual(Int(CXR_MAX_IMAGE_SIDE), IntakeValidation.sideLimits.upperBound)
+        // no_repeat_ngram_size 0 ..= CXR_MAX_TOKENS, distinct_extra_beam 0 ..= CXR_MAX_BEAM_WIDTH
+        XCTAssertEqual(GenerationParameters.noRepeatNgramSizeRange, 0...Int(CXR_MAX_TOKENS))
+        XCTAssertEqual(GenerationParameters.distinctExtraBeamRange, 0...Int(CXR_MAX_BEAM_WIDTH))
     }
 
     func testTheHeadersDefaultsAreTheCoresDefaults() {
@@ -24,5 +27,7 @@ final class HeaderLimitsTests: XCTestCase {
         XCTAssertEqual(defaults.lengthPenalty, 0)
         XCTAssertFalse(defaults.suppressUnknown)
         XCTAssertTrue(defaults.returnAttention)
+        XCTAssertEqual([defaults.noRepeatNgramSize, defaults.distinctExtraBeam], [0, 9])
+        XCTAssertFalse(defaults.distinctResults)
     }
 }

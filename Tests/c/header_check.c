@@ -24,7 +24,7 @@ CXR_CHECK(image_has_window, offsetof(cxr_image, has_window) == 56);
 CXR_CHECK(image_window_center, offsetof(cxr_image, window_center) == 64);
 CXR_CHECK(image_window_width, offsetof(cxr_image, window_width) == 72);
 
-CXR_CHECK(params_size, sizeof(cxr_generate_params) == 56);
+CXR_CHECK(params_size, sizeof(cxr_generate_params) == 72);
 CXR_CHECK(params_beam_width, offsetof(cxr_generate_params, beam_width) == 4);
 CXR_CHECK(params_max_results, offsetof(cxr_generate_params, max_results) == 8);
 CXR_CHECK(params_max_tokens, offsetof(cxr_generate_params, max_tokens) == 12);
@@ -34,6 +34,11 @@ CXR_CHECK(params_return_attention, offsetof(cxr_generate_params, return_attentio
 CXR_CHECK(params_n_threads, offsetof(cxr_generate_params, n_threads) == 32);
 CXR_CHECK(params_abort_callback, offsetof(cxr_generate_params, abort_callback) == 40);
 CXR_CHECK(params_abort_user_data, offsetof(cxr_generate_params, abort_user_data) == 48);
+/* appended after 0.1.0 (whose struct ends at 56) */
+CXR_CHECK(params_no_repeat_ngram_size, offsetof(cxr_generate_params, no_repeat_ngram_size) == 56);
+CXR_CHECK(params_distinct_results, offsetof(cxr_generate_params, distinct_results) == 60);
+CXR_CHECK(params_distinct_extra_beam, offsetof(cxr_generate_params, distinct_extra_beam) == 64);
+CXR_CHECK(params_reserved0, offsetof(cxr_generate_params, reserved0) == 68);
 
 CXR_CHECK(info_size, sizeof(struct cxr_model_info) == 48);
 CXR_CHECK(info_format_version, offsetof(struct cxr_model_info, format_version) == 4);
@@ -71,6 +76,7 @@ typedef struct {
     cxr_status (*result_token_count)(const cxr_session *, int32_t, int32_t *);
     cxr_status (*result_tokens)(const cxr_session *, int32_t, const int32_t **);
     cxr_status (*result_attention)(const cxr_session *, int32_t, const float **);
+    cxr_status (*result_distinct)(const cxr_session *, int32_t *);
 } cxr_entry_points;
 
 const cxr_entry_points cxr_header_check_entry_points = {
@@ -79,5 +85,5 @@ const cxr_entry_points cxr_header_check_entry_points = {
     cxr_model_label, cxr_model_token, cxr_model_metadata, cxr_image_init, cxr_generate_params_init,
     cxr_session_create, cxr_session_free, cxr_generate, cxr_preprocess, cxr_findings,
     cxr_result_count, cxr_result_text, cxr_result_log_prob, cxr_result_score, cxr_result_truncated,
-    cxr_result_token_count, cxr_result_tokens, cxr_result_attention,
+    cxr_result_token_count, cxr_result_tokens, cxr_result_attention, cxr_result_distinct,
 };

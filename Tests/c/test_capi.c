@@ -456,7 +456,8 @@ static void test_struct_sizes(void) {
     CHECK(params.struct_size == sizeof params && params.beam_width == 3 && params.max_results == 3
               && params.max_tokens == 60 && params.length_penalty == 0 && params.suppress_unknown == 0
               && params.return_attention == 1 && params.n_threads == 0 && params.abort_callback == NULL
-              && params.abort_user_data == NULL,
+              && params.abort_user_data == NULL && params.no_repeat_ngram_size == 0 && params.distinct_results == 0
+              && params.distinct_extra_beam == 9 && params.reserved0 == 0,
           "cxr_generate_params defaults");
     CHECK_OK(cxr_model_info_init(&model_info, sizeof model_info));
     CHECK(model_info.struct_size == sizeof model_info && model_info.vocab_size == 0, "cxr_model_info defaults");
@@ -760,7 +761,15 @@ static void test_bad_params(cxr_session *session, const cxr_image *image) {
     BAD_PARAMS("n_threads -1", "n_threads", CXR_E_INVALID_ARGUMENT, params.n_threads = -1);
     BAD_PARAMS("params struct_size 0", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 0);
     BAD_PARAMS("params struct_size 30", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 30);
-    BAD_PARAMS("params struct_size 64 (a newer header)", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 64);
+    BAD_PARAMS("params struct_size 80 (a newer header)", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 80);
+    BAD_PARAMS("params struct_size 60", "struct_size", CXR_E_UNSUPPORTED_STRUCT_SIZE, params.struct_size = 60);
+    BAD_PARAMS("no_repeat_ngram_size -1", "no_repeat_ngram_size", CXR_E_INVALID_ARGUMENT, params.no_repeat_ngram_size = -1);
+    BAD_PARAMS("no_repeat_ngram_size 1025", "no_repeat_ngram_size", CXR_E_INVALID_ARGUMENT,
+               params.no_repeat_ngram_size = CXR_MAX_TOKENS + 1);
+    BAD_PARAMS("distinct_extra_beam 65", "distinct_extra_beam", CXR_E_INVALID_ARGUMENT,
+               params.distinct_extra_beam = CXR_MAX_BEAM_WIDTH + 1);
+    BAD_PARAMS("distinct_extra_beam -1", "distinct_extra_beam", CXR_E_INVALID_ARGUMENT, params.distinct_extra_beam = -1);
+    BAD_PARAMS("reserved0 1", "reserved0", CXR_E_INVALID_ARGUMENT, params.reserved0 = 1);
     float probabilities[64];
     cxr_generate_params_init(&params, sizeof params);
     params.n_threads = -2;
@@ -770,6 +779,33 @@ static void test_bad_params(cxr_session *session, const cxr_image *image) {
     CASE("cxr_preprocess out_size too small", CXR_E_INVALID_ARGUMENT, cxr_preprocess(session, image, small, sizeof small));
     CASE("cxr_findings out_count too small", CXR_E_INVALID_ARGUMENT,
          cxr_findings(session, image, NULL, probabilities, (size_t)info.label_count - 1));
+
+    /* 0.1.0's 56-byte struct: the appended fields take their defaults, whatever lies past it. */
+    {
+        unsigned char old_params[sizeof params];
+        memset(old_params, 0x7F, sizeof old_params);
+        cxr_generate_params_init(&params, sizeof params);
+        memcpy(old_params, &params, 56);
+        ((cxr_generate_params *)(void *)old_params)->struct_size = 56;
+        CHECK_OK(cxr_generate(session, image, (const cxr_generate_params *)(const void *)old_params));
+        int32_t old_count = 0, distinct = -1;
+        CHECK_OK(cxr_result_count(session, &old_count));
+        CHECK(old_count == 3, "a 56-byte cxr_generate_params did not give 3 results");
+        CHECK_OK(cxr_result_distinct(session, &distinct));
+        CHECK(distinct == 0 || distinct == 1, "cxr_result_distinct is not 0 or 1");
+    }
+    /* The widest distinct search is capped at CXR_MAX_BEAM_WIDTH beams, not refused. */
+    cxr_generate_params_init(&params, sizeof params);
+    params.distinct_results = 1;
+    params.distinct_extra_beam = CXR_MAX_BEAM_WIDTH;
+    params.no_repeat_ngram_size = CXR_MAX_TOKENS;
+    params.max_tokens = 8;
+    CHECK_OK(cxr_generate(session, image, &params));
+    {
+        int32_t distinct = -1;
+        CASE("cxr_result_distinct(out NULL)", CXR_E_INVALID_ARGUMENT, cxr_result_distinct(session, NULL));
+        CASE("cxr_result_distinct(session NULL)", CXR_E_INVALID_ARGUMENT, cxr_result_distinct(NULL, &distinct));
+    }
 
     /* The largest length penalty is accepted. */
     cxr_generate_params_init(&params, sizeof params);

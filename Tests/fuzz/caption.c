@@ -2,10 +2,11 @@
 //
 // The bytes choose every cxr_image field (format, sizes, row_bytes, bits_stored, photometric, modality LUT,
 // window; struct_size too), every cxr_generate_params field (an abort callback that fires after a chosen
-// number of polls included), and the pixels. The pixel buffer is allocated exactly as large as the image
+// number of polls included; the no-repeat n-gram size and the distinct search too), and the pixels. The pixel buffer is allocated exactly as large as the image
 // claims, so AddressSanitizer catches a read past it. Every call must return CXR_OK with results that keep
 // the header's promises (counts, finite log-probs <= 0, descending scores, token ids in range, attention rows
-// summing to 1, probabilities in [0, 1]) or an error status with a message and no results.
+// summing to 1, no repeated n-gram under no_repeat_ngram_size, cxr_result_distinct 0 or 1 and 0 when fewer than
+// max_results came back, probabilities in [0, 1]) or an error status with a message and no results.
 // One model (CXR_FUZZ_MODEL, default the golden test model) and one session serve every input, so state
 // left behind by one call meets the next.
 #include "cxrcaption.h"
@@ -106,6 +107,22 @@ static void check_results(const cxr_generate_params *params) {
     }
     int32_t out_of_range = 0;
     FUZZ_REQUIRE(cxr_result_token_count(session, count, &out_of_range) == CXR_E_OUT_OF_RANGE, "index past the end");
+    int32_t distinct = -1;
+    FUZZ_REQUIRE(cxr_result_distinct(session, &distinct) == CXR_OK, "cxr_result_distinct");
+    FUZZ_REQUIRE(distinct == 0 || distinct == 1, "cxr_result_distinct %d", distinct);
+    FUZZ_REQUIRE(count == most || distinct == 0, "distinct %d with %d of %d results", distinct, count, most);
+    // no_repeat_ngram_size n: no n-gram occurs twice in any result (docs/DECODING.md, rule 2a).
+    int32_t n = params ? params->no_repeat_ngram_size : 0;
+    for (int32_t index = 0; n >= 1 && index < count; index++) {
+        int32_t tokens = 0;
+        const int32_t *ids = NULL;
+        FUZZ_REQUIRE(cxr_result_token_count(session, index, &tokens) == CXR_OK, "token_count");
+        FUZZ_REQUIRE(cxr_result_tokens(session, index, &ids) == CXR_OK, "tokens");
+        for (int32_t a = 0; a + n <= tokens; a++)
+            for (int32_t b = a + 1; b + n <= tokens; b++)
+                FUZZ_REQUIRE(memcmp(ids + a, ids + b, sizeof(int32_t) * (size_t)n) != 0,
+                             "result %d repeats the %d-gram at %d at %d", index, n, a, b);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -153,6 +170,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         params.abort_user_data = &state;
     }
     uint8_t params_struct = fuzz_u8(&bytes);
+    // Fields appended after 0.1.0: the no-repeat n-gram size, the distinct search, the reserved field.
+    uint8_t repetition = fuzz_u8(&bytes);
+    params.no_repeat_ngram_size = repetition < 200 ? repetition % 5
+                                                   : (int32_t[]){-1, CXR_MAX_TOKENS, CXR_MAX_TOKENS + 1, INT32_MIN, 60}[repetition % 5];
+    uint8_t distinct = fuzz_u8(&bytes);
+    params.distinct_results = distinct & 1 ? (distinct & 2 ? 1 : -3) : 0;
+    params.distinct_extra_beam = distinct < 240 ? (distinct >> 2) % 12
+                                                : (int32_t[]){-1, CXR_MAX_BEAM_WIDTH, CXR_MAX_BEAM_WIDTH + 1, 0}[distinct % 4];
+    uint8_t reserved = fuzz_u8(&bytes);
+    params.reserved0 = reserved >= 250 ? reserved - 249 : 0;
 
     // struct_size: almost always right; sometimes one the library must refuse.
     static const uint32_t wrong_sizes[] = {0, 4, 8, 12, 1u << 20};

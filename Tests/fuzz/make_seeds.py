@@ -62,20 +62,23 @@ def model_seeds() -> None:
 
 def caption_seeds() -> None:
     """caption.c reads: format, width, height, rows, bits, photometric, slope/intercept selectors, window,
-    image struct, beam, results, tokens, length-penalty selector, flags, abort, params struct, pixels."""
+    image struct, beam, results, tokens, length-penalty selector, flags, abort, params struct, no-repeat
+    n-gram, distinct, reserved, pixels."""
     out = CORPUS / "caption"
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(11)
     pixels = rng.integers(0, 256, 96, dtype=np.uint8).tobytes()
     for format_index, name in enumerate(["gray8", "gray16", "grayf32", "rgb8", "rgba8"]):
-        fields = bytes([format_index, 14, 18, 0, 199, 0, 0, 0, 0, 0, 2, 1, 12, 0, 0b00010011, 0, 0])
+        # no-repeat 2-grams and a distinct search (extra beam 3) on the 8-bit ones, plain search on the rest
+        options = bytes([2, 0b00001111, 0]) if format_index in (0, 3) else bytes([0, 0, 0])
+        fields = bytes([format_index, 14, 18, 0, 199, 0, 0, 0, 0, 0, 2, 1, 12, 0, 0b00010011, 0, 0]) + options
         (out / f"{name}.bin").write_bytes(fields + pixels)
     # GRAY16, 12 bits stored, MONOCHROME1, slope 2 / intercept -1024, window centre 300 width 1500; beam 4,
     # length penalty 1, an abort after 10 polls.
     def raw(value: float) -> bytes:
         return bytes([230]) + struct.pack("<d", value)
     fields = bytes([1, 40, 30, 130, 11, 1, 200, 50, 2, 200]) + raw(-1024.0) + bytes([200]) + raw(300.0)
-    fields += raw(1500.0) + bytes([0, 3, 3, 30, 200, 50, 1, 0b00010111, 210, 0])
+    fields += raw(1500.0) + bytes([0, 3, 3, 30, 200, 50, 1, 0b00010111, 210, 0, 3, 0, 0])
     (out / "gray16-mono1-window.bin").write_bytes(fields + pixels)
 
 

@@ -2,6 +2,7 @@
 import ctypes
 import math
 import os
+import re
 import threading
 
 import numpy as np
@@ -236,3 +237,26 @@ def test_library_lookup_messages(tmp_path, monkeypatch):
     out = run_python(code)
     assert out.returncode == 0, out.stderr
     assert "nope.so: no such file" in out.stdout
+
+
+def test_repetition_control_and_distinct_results(session, gray):
+    plain = session.generate(gray)
+    assert isinstance(session.last_distinct(), bool)
+    # no_repeat_ngram_size: no n-gram occurs twice in a result
+    for n in (1, 2, 3):
+        for result in session.generate(gray, no_repeat_ngram_size=n):
+            grams = [tuple(result.tokens[i:i + n]) for i in range(len(result.tokens) - n + 1)]
+            assert len(grams) == len(set(grams)), (n, result.tokens)
+    # distinct results: pairwise different texts after normalizing case, whitespace and punctuation
+    results = session.generate(gray, distinct_results=True, distinct_extra_beam=9)
+    normalized = {" ".join(re.sub(r"[^\w<>]+", " ", r.text.lower()).split()) for r in results}
+    assert len(normalized) == len(results)
+    assert session.last_distinct() == (len(results) == 3)
+    assert results[0].text == plain[0].text  # the distinct search starts as the plain one: same best result
+    for call, words in [(lambda: session.generate(gray, no_repeat_ngram_size=-1), "no_repeat_ngram_size -1"),
+                        (lambda: session.generate(gray, distinct_extra_beam=65), "distinct_extra_beam 65")]:
+        with pytest.raises(CXRError, match=words):
+            call()
+    with pytest.raises(CXRError):
+        session.generate(gray, beam_width=0)
+    assert session.last_distinct() is False  # a failed call holds no results

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 
 __all__ = ["SpecialTokens", "BeamParameters", "BeamResult", "beam_search", "model_beam_search",
-           "detokenize", "log_softmax_f32", "select_candidates"]
+           "detokenize", "log_softmax_f32", "select_candidates", "repeated_ngram_tokens", "normalize_text",
+           "distinct_complete", "MAX_BEAM"]
+
+# Most beams one search may use (CXR_MAX_BEAM_WIDTH), also the widest distinct-results search.
+MAX_BEAM = 64
+
+# Unicode White_Space (the fixed list of the Unicode standard), used by normalize_text.
+WHITE_SPACE = frozenset([*map(chr, range(0x09, 0x0E)), " ", "\u0085", "\u00a0", "\u1680",
+                         *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"])
 
 # Characters that make a token "punctuation" under the English join rule.
 ATTACHED_PUNCTUATION = frozenset(".,;:!?%)]")
@@ -48,9 +56,12 @@ class BeamParameters:
     max_tokens: int = 60
     length_penalty: float = 0.0
     suppress_unknown: bool = False
+    no_repeat_ngram_size: int = 0      # 0 = off; n >= 1 bans a token that completes a repeated n-gram
+    distinct: bool = False             # results distinct after normalize_text (docs/DECODING.md, rule 7)
+    distinct_extra_beam: int = 9       # the distinct search widens the beam up to beam + this (at most 64)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.beam <= 64:
+        if not 1 <= self.beam <= MAX_BEAM:
             raise ValueError(f"beam must be in 1...64, got {self.beam}")
         if not 1 <= self.results <= self.beam:
             raise ValueError(f"results must be in 1...beam ({self.beam}), got {self.results}")
@@ -58,10 +69,16 @@ class BeamParameters:
             raise ValueError(f"max_tokens must be in 1...1024, got {self.max_tokens}")
         if not self.length_penalty >= 0:
             raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
+        if not 0 <= self.no_repeat_ngram_size <= 1024:
+            raise ValueError(f"no_repeat_ngram_size must be in 0...1024, got {self.no_repeat_ngram_size}")
+        if not 0 <= self.distinct_extra_beam <= MAX_BEAM:
+            raise ValueError(f"distinct_extra_beam must be in 0...{MAX_BEAM}, got {self.distinct_extra_beam}")
 
     def to_dict(self) -> dict:
         return {"beam": self.beam, "results": self.results, "max_tokens": self.max_tokens,
-                "length_penalty": self.length_penalty, "suppress_unknown": self.suppress_unknown}
+                "length_penalty": self.length_penalty, "suppress_unknown": self.suppress_unknown,
+                "no_repeat_ngram_size": self.no_repeat_ngram_size, "distinct": self.distinct,
+                "distinct_extra_beam": self.distinct_extra_beam}
 
 
 @dataclass
@@ -103,25 +120,91 @@ def log_softmax_f32(logits) -> np.ndarray:
 def select_candidates(scores: np.ndarray, allowed: np.ndarray, m: int) -> np.ndarray:
     """Flat indices i*V + w of the m best allowed candidates.
 
-    ``scores`` is float64 [n, V]; higher first, ties broken by the smaller flat index. Sorting is
-    explicit (lexsort on (flat index, -score)), so it does not depend on any top-k implementation.
+    ``scores`` is float64 [n, V]; ``allowed`` is bool [V] (every hypothesis) or [n, V] (per hypothesis).
+    Higher first, ties broken by the smaller flat index. Sorting is explicit (lexsort on (flat index,
+    -score)), so it does not depend on any top-k implementation.
     """
     n, vocab = scores.shape
     flat_scores = scores.reshape(-1)
-    flat_allowed = np.tile(allowed, n)
+    flat_allowed = allowed.reshape(-1) if allowed.ndim == 2 else np.tile(allowed, n)
     candidates = np.nonzero(flat_allowed)[0].astype(np.int64)
     order = np.lexsort((candidates, -flat_scores[candidates]))
     return candidates[order[:m]]
 
 
+def repeated_ngram_tokens(tokens: Sequence[int], n: int) -> set[int]:
+    """Tokens that would complete an n-gram already in ``tokens`` (docs/DECODING.md, rule 2a; Hugging Face's
+    no_repeat_ngram_size): every w such that tokens[-(n-1):] + [w] occurs in ``tokens``. Empty when n == 0
+    or fewer than n - 1 tokens were emitted; for n == 1, every emitted token."""
+    if n <= 0 or len(tokens) < n - 1:
+        return set()
+    prefix = list(tokens[len(tokens) - (n - 1):])
+    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if list(tokens[i:i + n - 1]) == prefix}
+
+
+def normalize_text(text: str, join: str) -> str:
+    """The text that distinct results compare (docs/DECODING.md, rule 7): lowercased (Unicode); every
+    punctuation character (Unicode general category P*) and White_Space character is a separator; with
+    the English join (" ") runs of separators become one space and leading/trailing ones are dropped, with
+    the Chinese join ("") separators are dropped."""
+    import unicodedata
+
+    words, current = [], []
+    for ch in text.lower():
+        if ch in WHITE_SPACE or unicodedata.category(ch).startswith("P"):
+            if current:
+                words.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if current:
+        words.append("".join(current))
+    return ("" if join == "" else " ").join(words)
+
+
+def distinct_complete(results: Sequence[BeamResult], texts: Sequence[str], join: str, wanted: int) -> bool:
+    """Whether ``results`` are ``wanted`` results with pairwise distinct normalized texts."""
+    return len(results) == wanted and len({normalize_text(t, join) for t in texts}) == len(texts)
+
+
 def beam_search(step: Callable, initial_state: Any, reorder: Callable, vocab_size: int,
                 special: SpecialTokens, params: BeamParameters = BeamParameters(),
-                trace: list | None = None) -> list[BeamResult]:
-    """docs/DECODING.md, rules 1-6. Returns up to ``params.results`` completed hypotheses, ranked.
+                trace: list | None = None, text: Callable[[list[int]], str] | None = None,
+                join: str = " ") -> list[BeamResult]:
+    """docs/DECODING.md, rules 1-7. Returns up to ``params.results`` completed hypotheses, ranked.
 
     ``trace``, when given, receives per step a dict with the sorted candidate scores around the
-    selection boundary (used to measure how far the golden fixtures are from a tie).
+    selection boundary (used to measure how far the golden fixtures are from a tie), and per search the
+    ranked scores of every completed hypothesis. ``text`` (tokens -> text) is required when
+    ``params.distinct`` is set.
     """
+    if not params.distinct:
+        ranked = _search(step, initial_state, reorder, vocab_size, special, params, trace)
+        return ranked[: params.results]
+    if text is None:
+        raise ValueError("distinct results need the text of a token sequence")
+    # Rule 7: searches of width k, 2k, 4k, ... up to min(k + E, 64); the first that holds n distinct texts wins.
+    bound = min(params.beam + params.distinct_extra_beam, MAX_BEAM)
+    width = params.beam
+    while True:
+        wide = BeamParameters(beam=width, results=width, max_tokens=params.max_tokens,
+                              length_penalty=params.length_penalty, suppress_unknown=params.suppress_unknown,
+                              no_repeat_ngram_size=params.no_repeat_ngram_size)
+        ranked = _search(step, initial_state, reorder, vocab_size, special, wide, trace)
+        seen, distinct = set(), []
+        for result in ranked:
+            key = normalize_text(text(result.tokens), join)
+            if key not in seen:
+                seen.add(key)
+                distinct.append(result)
+        if len(distinct) >= params.results or width >= bound:
+            return distinct[: params.results]
+        width = min(2 * width, bound)
+
+
+def _search(step: Callable, initial_state: Any, reorder: Callable, vocab_size: int,
+            special: SpecialTokens, params: BeamParameters, trace: list | None) -> list[BeamResult]:
+    """Rules 1-6 with width ``params.beam``: every completed hypothesis, ranked."""
     k = params.beam
     allowed = np.ones(vocab_size, dtype=bool)
     allowed[special.start] = False
@@ -146,13 +229,18 @@ def beam_search(step: Callable, initial_state: Any, reorder: Callable, vocab_siz
         alpha = np.asarray(torch.as_tensor(alpha).float().numpy(), dtype=np.float32)
         n = len(live_tokens)
         assert logp.shape == (n, vocab_size), (logp.shape, n, vocab_size)
+        # Rule 2a: per hypothesis, tokens that would repeat an n-gram are not candidates.
+        row_allowed = np.tile(allowed, (n, 1))
+        for i, tokens in enumerate(live_tokens):
+            for w in repeated_ngram_tokens(tokens, params.no_repeat_ngram_size):
+                row_allowed[i, w] = False
         # Rule 3: candidates, float64 accumulation, m best with the flat-index tie-break.
         scores = live_scores[:, None] + logp.astype(np.float64)
         m = k - len(completed)
-        chosen = select_candidates(scores, allowed, m)
+        chosen = select_candidates(scores, row_allowed, m)
         if trace is not None:
             flat = scores.reshape(-1)
-            cand = np.nonzero(np.tile(allowed, n))[0]
+            cand = np.nonzero(row_allowed.reshape(-1))[0]
             top = np.sort(flat[cand])[::-1][: m + 1]
             trace.append({"t": t, "m": m, "top": top.tolist()})
         hyp = chosen // vocab_size
@@ -192,7 +280,9 @@ def beam_search(step: Callable, initial_state: Any, reorder: Callable, vocab_siz
         else:
             result.score = result.log_prob
     ranked = sorted(completed, key=lambda r: (-r.score, r.order))
-    return ranked[: params.results]
+    if trace is not None:
+        trace.append({"ranked": [r.score for r in ranked]})
+    return ranked
 
 
 def _reorder_torch_state(state, index: np.ndarray):
@@ -202,8 +292,11 @@ def _reorder_torch_state(state, index: np.ndarray):
 
 @torch.no_grad()
 def model_beam_search(model, features: torch.Tensor, special: SpecialTokens,
-                      params: BeamParameters = BeamParameters(), trace: list | None = None) -> list[BeamResult]:
-    """Beam search of ``model`` (a CaptionModel in eval mode) on one image's V [1, F, G, G] (or [F,G,G])."""
+                      params: BeamParameters = BeamParameters(), trace: list | None = None,
+                      vocab: Sequence[str] | None = None, join: str | None = None) -> list[BeamResult]:
+    """Beam search of ``model`` (a CaptionModel in eval mode) on one image's V [1, F, G, G] (or [F,G,G]).
+
+    ``vocab`` and ``join`` (the model's, as ``load_model`` returns them) are needed for distinct results."""
     if features.dim() == 3:
         features = features.unsqueeze(0)
     base = model.context(features)
@@ -215,7 +308,13 @@ def model_beam_search(model, features: torch.Tensor, special: SpecialTokens,
         logits, (h, c), alpha = model.step(torch.as_tensor(previous, dtype=torch.long), (h, c), context)
         return logits, (h, c), alpha
 
-    return beam_search(step, (h0, c0), _reorder_torch_state, model.vocab_size, special, params, trace)
+    text = None
+    if params.distinct:
+        if vocab is None or join is None:
+            raise ValueError("distinct results need the model's vocabulary and join (vocab=, join=)")
+        text = lambda tokens: detokenize(tokens, vocab, join, special)  # noqa: E731
+    return beam_search(step, (h0, c0), _reorder_torch_state, model.vocab_size, special, params, trace,
+                       text=text, join=join if join is not None else " ")
 
 
 def detokenize(tokens: Sequence[int], vocab: Sequence[str], join: str,

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from .beam import BeamParameters, SpecialTokens, detokenize, model_beam_search
+from .beam import BeamParameters, SpecialTokens, detokenize, distinct_complete, model_beam_search
 from .checkout import checkout, shared_data
 from .export import export_model, load_model
 from .model import CaptionModel, ModelConfig
@@ -53,6 +53,16 @@ RUNS = [
     # completed and truncated results ranked together; a length penalty that reorders results
     ("beam5_max_tokens_8", BeamParameters(beam=5, results=5, max_tokens=8)),
     ("beam5_length_penalty_2", BeamParameters(beam=5, results=5, length_penalty=2.0, max_tokens=12)),
+    # repetition control (rule 2a): pairs, single tokens, and with a length cut
+    ("no_repeat_2", BeamParameters(no_repeat_ngram_size=2)),
+    ("no_repeat_3", BeamParameters(no_repeat_ngram_size=3)),
+    ("beam5_no_repeat_1_max_tokens_12", BeamParameters(beam=5, results=5, no_repeat_ngram_size=1, max_tokens=12)),
+    # distinct results (rule 7): no extra beam (duplicates dropped, fewer results), a widening search,
+    # and both options together
+    ("distinct_no_extra", BeamParameters(distinct=True, distinct_extra_beam=0)),
+    ("distinct_extra_6", BeamParameters(distinct=True, distinct_extra_beam=6)),
+    ("beam2_distinct_extra_3", BeamParameters(beam=2, results=2, distinct=True, distinct_extra_beam=3)),
+    ("distinct_extra_9_no_repeat_2", BeamParameters(distinct=True, distinct_extra_beam=9, no_repeat_ngram_size=2)),
 ]
 MIN_MARGIN = 1e-3  # every decision (which candidates are kept, result order) is at least this far from a tie
 
@@ -77,6 +87,10 @@ def margins(trace: list[dict], results) -> float:
     among kept candidates matters only through exact ties, so it is not counted."""
     gaps = [float("inf")]
     for step in trace:
+        if "ranked" in step:  # a search's completed hypotheses: their order decides which duplicate is kept
+            ranked = step["ranked"]
+            gaps += [ranked[j] - ranked[j + 1] for j in range(len(ranked) - 1)]
+            continue
         top, m = step["top"], step["m"]
         if len(top) > m:
             gaps.append(top[m - 1] - top[m])
@@ -125,18 +139,22 @@ def main(argv=None) -> int:
     tensors: dict[str, torch.Tensor] = {}
     cases_json = []
     worst = float("inf")
-    saw = {"completed": 0, "truncated": 0, "nou": 0}
+    saw = {"completed": 0, "truncated": 0, "nou": 0, "distinct_short": 0, "widened": 0}
     for index, (source, x) in enumerate(inputs):
         features = reference.encode(x.unsqueeze(0))
         runs = []
         for run_name, params in RUNS:
             trace: list = []
-            results = model_beam_search(reference, features, SPECIAL, params, trace)
+            results = model_beam_search(reference, features, SPECIAL, params, trace, vocab=VOCAB, join=JOIN)
             worst = min(worst, margins(trace, results))
             for r in results:
                 saw["truncated" if r.truncated else "completed"] += 1
                 saw["nou"] += SPECIAL.nou in r.tokens
-            runs.append({"name": run_name, "params": params.to_dict(),
+            complete = distinct_complete(results, [detokenize(r.tokens, VOCAB, JOIN) for r in results], JOIN,
+                                         params.results)
+            saw["distinct_short"] += params.distinct and not complete
+            saw["widened"] += params.distinct and sum("ranked" in step for step in trace) > 1
+            runs.append({"name": run_name, "params": params.to_dict(), "distinct_complete": complete,
                          "results": [r.to_json(VOCAB, JOIN) for r in results]})
         top = model_beam_search(reference, features, SPECIAL, BeamParameters())[0]
         teacher = top.tokens + ([SPECIAL.end] if not top.truncated else [])
@@ -153,8 +171,9 @@ def main(argv=None) -> int:
               f"truncated={top.truncated}")
     if worst < MIN_MARGIN:
         raise SystemExit(f"a beam decision is within {worst:.2e} of a tie; change SEED")
-    if not (saw["completed"] and saw["truncated"] and saw["nou"]):
-        raise SystemExit(f"fixtures must show completed, truncated and <nou> results: {saw}")
+    if not all(saw.values()):
+        raise SystemExit(f"fixtures must show completed, truncated and <nou> results, a distinct search that "
+                         f"widened and one that found too few: {saw}")
 
     save_file(tensors, str(args.out / "cases.safetensors"), metadata={"format": "cxrcaption-golden/1"})
     document = {
@@ -171,7 +190,8 @@ def main(argv=None) -> int:
     }
     (args.out / "cases.json").write_text(json.dumps(document, indent=1) + "\n")
     print(f"min decision margin {worst:.3e}; results completed={saw['completed']} "
-          f"truncated={saw['truncated']} with <nou>={saw['nou']}")
+          f"truncated={saw['truncated']} with <nou>={saw['nou']}; distinct runs widened={saw['widened']} "
+          f"short={saw['distinct_short']}")
     total = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())
     print(f"wrote {args.out} ({total / 1e6:.2f} MB)")
     return 0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cxrcaption_ref.beam import BeamParameters, SpecialTokens, beam_search, log_softmax_f32
+from cxrcaption_ref.beam import (BeamParameters, SpecialTokens, beam_search, detokenize, distinct_complete,
+                                 log_softmax_f32, normalize_text, repeated_ngram_tokens)
 
 torch.set_num_threads(1)
 
@@ -211,3 +212,81 @@ def test_parameter_validation():
         BeamParameters(beam=0, results=1)
     with pytest.raises(ValueError, match="max_tokens"):
         BeamParameters(max_tokens=0)
+
+
+def hugging_face_banned(input_ids, n):
+    """Hugging Face's NoRepeatNGramLogitsProcessor for one hypothesis, transcribed (_get_ngrams and
+    _get_generated_ngrams); ``input_ids`` starts with the decoder's start token as it does there."""
+    cur_len = len(input_ids)
+    if cur_len + 1 < n:
+        return set()
+    generated = {}
+    for ngram in zip(*[input_ids[i:] for i in range(n)]):
+        generated.setdefault(tuple(ngram[:-1]), []).append(ngram[-1])
+    return set(generated.get(tuple(input_ids[cur_len + 1 - n:cur_len]), []))
+
+
+def test_repeated_ngram_tokens_equal_hugging_face():
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        tokens = rng.integers(4, 8, size=int(rng.integers(0, 12))).tolist()
+        n = int(rng.integers(1, 6))
+        # <start> itself (banned for n = 1 there) is never a candidate here anyway
+        assert repeated_ngram_tokens(tokens, n) == hugging_face_banned([START] + tokens, n) - {START}, (tokens, n)
+    assert repeated_ngram_tokens([4, 5, 4], 2) == {5}
+    assert repeated_ngram_tokens([4, 5, 4], 1) == {4, 5}
+    assert repeated_ngram_tokens([4, 5, 4], 0) == set()
+
+
+def test_no_repeat_ngram_bans_the_loop_and_keeps_reported_probabilities():
+    v = 8
+    table = constant(v, {4: 2.0, 5: 1.0, END: -1.0})
+    plain = TableDecoder([table]).run(v, beam=1, results=1, max_tokens=6)
+    assert plain[0].tokens == [4] * 6 and plain[0].truncated
+    results = TableDecoder([table]).run(v, beam=1, results=1, max_tokens=6, no_repeat_ngram_size=2)
+    # after 4 4, the bigram (4, 4) is banned; after 4 4 5, (4, 5) and (5, 4)... greedy picks the best allowed
+    tokens = results[0].tokens
+    pairs = list(zip(tokens, tokens[1:]))
+    assert len(pairs) == len(set(pairs)), tokens
+    logp = log_softmax_f32(table[0]).astype(np.float64)
+    expected = sum(float(logp[t]) for t in tokens) + (0 if results[0].truncated else float(logp[END]))
+    assert results[0].log_prob == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("text, join, expected", [
+    ("No acute cardiopulmonary abnormality.", " ", "no acute cardiopulmonary abnormality"),
+    ("no acute  cardiopulmonary abnormality..", " ", "no acute cardiopulmonary abnormality"),
+    ("(left) pleural: effusion, ", " ", "left pleural effusion"),
+    ("heart-size\tnormal", " ", "heart size normal"),
+    ("心影正常。 肺野清晰，", "", "心影正常肺野清晰"),
+    ("", " ", ""),
+    ("<nou> x", " ", "<nou> x"),  # < and > are symbols (Sm), not punctuation
+])
+def test_normalize_text(text, join, expected):
+    assert normalize_text(text, join) == expected
+
+
+def test_distinct_results_widen_the_beam_until_enough_texts_differ():
+    v = 9
+    # tokens 4 and 5 are one word, 6 and 7 "." and ".."; every sentence is word + punctuation + <end>
+    vocab = ["<pad>", "<start>", "<end>", "<nou>", "clear", "normal", ".", "..", "x"]
+    first = constant(v, {4: 2.0, 5: 0.5, 8: -3.0})
+    second = constant(v, {6: 1.0, 7: 0.9, END: 0.8})
+    third = constant(v, {END: 3.0})
+    dec = TableDecoder([first, second, third])
+    text = lambda tokens: detokenize(tokens, vocab, " ")  # noqa: E731
+    run = lambda **p: beam_search(dec.step, (np.zeros(1, dtype=np.int64),), lambda s, i: (s[0][i],), v,  # noqa: E731
+                                  SPECIAL, BeamParameters(**p), text=text, join=" ")
+    plain = run(beam=3, results=3)
+    assert [text(r.tokens) for r in plain] == ["clear.", "clear..", "clear"]
+    short = run(beam=3, results=3, distinct=True, distinct_extra_beam=0)
+    assert [text(r.tokens) for r in short] == ["clear."]
+    assert not distinct_complete(short, [text(r.tokens) for r in short], " ", 3)
+    wide = run(beam=3, results=3, distinct=True, distinct_extra_beam=6)
+    texts = [text(r.tokens) for r in wide]
+    assert texts[0] == "clear." and len(texts) == 3 and len({normalize_text(t, " ") for t in texts}) == 3
+    assert distinct_complete(wide, texts, " ", 3)
+    with pytest.raises(ValueError, match="distinct_extra_beam"):
+        BeamParameters(distinct_extra_beam=65)
+    with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+        BeamParameters(no_repeat_ngram_size=-1)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cxrcaption_ref.beam import BeamParameters, model_beam_search
+from cxrcaption_ref.beam import BeamParameters, detokenize, distinct_complete, model_beam_search
 from cxrcaption_ref.export import load_model
 
 GOLDEN = Path(__file__).resolve().parents[2] / "Tests" / "CXRKitTests" / "Fixtures" / "golden"
@@ -59,9 +59,13 @@ def test_beam_results_match_the_reference(golden):
         for case in doc["cases"]:
             V = model.encode(tensors[f"input{case['index']}"].unsqueeze(0))
             for run in case["runs"]:
-                got = model_beam_search(model, V, info["special"], BeamParameters(**run["params"]))
+                params = BeamParameters(**run["params"])
+                got = model_beam_search(model, V, info["special"], params, vocab=info["vocab"], join=info["join"])
                 want = run["results"]
                 assert [r.tokens for r in got] == [w["tokens"] for w in want], run["name"]
+                texts = [detokenize(r.tokens, info["vocab"], info["join"]) for r in got]
+                assert texts == [w["text"] for w in want], run["name"]
+                assert distinct_complete(got, texts, info["join"], params.results) == run["distinct_complete"]
                 for r, w in zip(got, want):
                     assert r.truncated == w["truncated"]
                     assert r.log_prob == pytest.approx(w["log_prob"], abs=1e-4)

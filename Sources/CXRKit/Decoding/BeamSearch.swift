@@ -20,15 +20,43 @@ package enum BeamSearch {
                            shouldAbort: (() -> Bool)? = nil) throws -> [Caption] {
         try parameters.validate()
         try check(vocabulary, against: decoder)
-        let completed = try search(decoder: decoder, context: context, vocabulary: vocabulary,
-                                   parameters: parameters, workspace: workspace, shouldAbort: shouldAbort)
-        return try rank(completed, parameters: parameters).map { hypothesis in
+        func caption(_ hypothesis: Hypothesis) throws -> Caption {
             Caption(text: try vocabulary.text(for: hypothesis.tokens), tokens: hypothesis.tokens,
                     logProbability: hypothesis.logProbability,
                     score: hypothesis.score(lengthPenalty: parameters.lengthPenalty),
                     truncated: hypothesis.truncated, attention: hypothesis.attention)
         }
+        guard parameters.distinctResults else {
+            let completed = try search(decoder: decoder, context: context, vocabulary: vocabulary,
+                                       parameters: parameters, workspace: workspace, shouldAbort: shouldAbort)
+            return try rank(completed, parameters: parameters).prefix(parameters.maxResults).map(caption)
+        }
+        // Rule 7: searches of width k, 2k, 4k, ... up to min(k + E, 64); the first whose ranked hypotheses hold
+        // maxResults distinct normalized texts wins, else the last one's distinct texts are returned.
+        let bound = min(parameters.beamWidth + parameters.distinctExtraBeam, beamWidthRangeTop)
+        var width = parameters.beamWidth
+        while true {
+            var wide = parameters
+            wide.beamWidth = width
+            wide.maxResults = width
+            let completed = try search(decoder: decoder, context: context, vocabulary: vocabulary,
+                                       parameters: wide, workspace: workspace, shouldAbort: shouldAbort)
+            var seen = Set<String>()
+            var distinct: [Caption] = []
+            for hypothesis in rank(completed, parameters: wide) {
+                let result = try caption(hypothesis)
+                if seen.insert(CaptionText.normalized(result.text, join: vocabulary.join)).inserted {
+                    distinct.append(result)
+                }
+            }
+            if distinct.count >= parameters.maxResults || width >= bound {
+                return Array(distinct.prefix(parameters.maxResults))
+            }
+            width = min(2 * width, bound)
+        }
     }
+
+    private static let beamWidthRangeTop = GenerationParameters.beamWidthRange.upperBound
 
     private static func check(_ vocabulary: Vocabulary, against decoder: AttentionDecoder) throws {
         guard vocabulary.count == decoder.vocabularySize else {
@@ -61,6 +89,9 @@ package enum BeamSearch {
         var previousTokens = [vocabulary.startID]
         var completed: [Hypothesis] = []
         var selection = CandidateSelection(capacity: width)
+        let ngram = parameters.noRepeatNgramSize
+        var found: [Int] = []     // the tokens rule 2a bans for one row (may repeat)
+        var repeated: [Int] = []  // those of them this row newly banned, unbanned again after the row
 
         for step in 1...parameters.maxTokens {
             if let shouldAbort, shouldAbort() { throw CXRError.aborted }
@@ -70,14 +101,21 @@ package enum BeamSearch {
 
             selection.reset(keeping: width - completed.count)
             workspace.logProbabilities.withUnsafeBufferPointer { logProbabilities in
-                banned.withUnsafeBufferPointer { banned in
-                    for (row, hypothesis) in live.enumerated() {
+                for (row, hypothesis) in live.enumerated() {
+                    NgramRepetition.tokens(completingRepeatsIn: hypothesis.tokens, size: ngram, into: &found)
+                    repeated.removeAll(keepingCapacity: true)
+                    for token in found where !banned[token] {
+                        banned[token] = true
+                        repeated.append(token)
+                    }
+                    banned.withUnsafeBufferPointer { banned in
                         let base = row * vocabularySize
                         for token in 0..<vocabularySize where !banned[token] {
                             let score = hypothesis.logProbability + Double(logProbabilities[base + token])
                             selection.offer(score: score, flatIndex: base + token)
                         }
                     }
+                    for token in repeated { banned[token] = false }
                 }
             }
 
@@ -117,14 +155,15 @@ package enum BeamSearch {
         return completed
     }
 
-    /// Rule 6: by score, higher first, ties by completion order; the first `maxResults`.
+    /// Rule 6: by score, higher first, ties by completion order; all of them (callers take the first
+    /// `maxResults`).
     static func rank(_ completed: [Hypothesis], parameters: GenerationParameters) -> [Hypothesis] {
         let scores = completed.map { $0.score(lengthPenalty: parameters.lengthPenalty) }
         let order = completed.indices.sorted { left, right in
             if scores[left] != scores[right] { return scores[left] > scores[right] }
             return left < right
         }
-        return order.prefix(parameters.maxResults).map { completed[$0] }
+        return order.map { completed[$0] }
     }
 
     /// Throws `invalidModel` unless the step's logits are finite: weights that overflow Float32 would make

@@ -9,10 +9,14 @@ extension GenerationParameters {
     public static let maxTokensRange = 1...1024
     /// The length penalties (alpha) a search accepts; larger values only overflow the ranking score.
     public static let lengthPenaltyRange: ClosedRange<Double> = 0...100
+    /// The no-repeat n-gram sizes a search accepts (0 = off); an n-gram never outgrows a sentence.
+    public static let noRepeatNgramSizeRange = 0...maxTokensRange.upperBound
+    /// The extra beams a distinct search may add.
+    public static let distinctExtraBeamRange = 0...beamWidthRange.upperBound
 
     /// Throws `invalidArgument`, naming the offending parameter and value, unless every parameter is in
     /// range: `beamWidthRange`, results 1...beamWidth, `maxTokensRange`, `lengthPenaltyRange` (NaN is
-    /// outside), threads >= 0.
+    /// outside), `noRepeatNgramSizeRange`, `distinctExtraBeamRange`, threads >= 0.
     public func validate() throws {
         guard Self.beamWidthRange.contains(beamWidth) else {
             throw CXRError.invalidArgument("beamWidth \(beamWidth) is outside \(Self.describe(Self.beamWidthRange))",
@@ -30,6 +34,16 @@ extension GenerationParameters {
             throw CXRError.invalidArgument(
                 "lengthPenalty \(lengthPenalty) is outside \(Self.describe(Self.lengthPenaltyRange))",
                 argument: "lengthPenalty")
+        }
+        guard Self.noRepeatNgramSizeRange.contains(noRepeatNgramSize) else {
+            throw CXRError.invalidArgument(
+                "noRepeatNgramSize \(noRepeatNgramSize) is outside \(Self.describe(Self.noRepeatNgramSizeRange)) (0 = off)",
+                argument: "noRepeatNgramSize")
+        }
+        guard Self.distinctExtraBeamRange.contains(distinctExtraBeam) else {
+            throw CXRError.invalidArgument(
+                "distinctExtraBeam \(distinctExtraBeam) is outside \(Self.describe(Self.distinctExtraBeamRange))",
+                argument: "distinctExtraBeam")
         }
         try Self.validate(threads: threads)
     }

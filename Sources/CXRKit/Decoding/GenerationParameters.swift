@@ -11,6 +11,15 @@ public struct GenerationParameters: Equatable, Sendable {
     public var lengthPenalty: Double = 0
     /// Never emit `<nou>`.
     public var suppressUnknown: Bool = false
+    /// n >= 1: a token that would complete an n-gram already in the hypothesis is not a candidate (Hugging
+    /// Face's `no_repeat_ngram_size`; docs/DECODING.md, rule 2a); 0 = off. In `noRepeatNgramSizeRange`.
+    public var noRepeatNgramSize: Int = 0
+    /// Return results whose normalized texts differ, widening the beam up to beamWidth + distinctExtraBeam
+    /// to find maxResults of them (docs/DECODING.md, rule 7).
+    public var distinctResults: Bool = false
+    /// How far the distinct search may widen the beam beyond beamWidth (the widest search has at most
+    /// `beamWidthRange.upperBound` beams); in `distinctExtraBeamRange`. Used only with distinctResults.
+    public var distinctExtraBeam: Int = 9
     /// Keep one attention map per emitted token.
     public var returnAttention: Bool = true
     /// Upper bound on threads for this call; 0 = all cores.

@@ -96,7 +96,10 @@ class GenerateParams(ctypes.Structure):
                 ("max_results", ctypes.c_int32), ("max_tokens", ctypes.c_int32),
                 ("length_penalty", ctypes.c_double), ("suppress_unknown", ctypes.c_int32),
                 ("return_attention", ctypes.c_int32), ("n_threads", ctypes.c_int32),
-                ("abort_callback", ABORT_CALLBACK), ("abort_user_data", ctypes.c_void_p)]
+                ("abort_callback", ABORT_CALLBACK), ("abort_user_data", ctypes.c_void_p),
+                # appended after 0.1.0 (whose struct_size is 56)
+                ("no_repeat_ngram_size", ctypes.c_int32), ("distinct_results", ctypes.c_int32),
+                ("distinct_extra_beam", ctypes.c_int32), ("reserved0", ctypes.c_int32)]
 
 
 MODEL_INFO_FIELDS = ("format_version", "vocab_size", "input_size", "input_channels", "has_findings_head",
@@ -159,6 +162,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "cxr_result_log_prob": (status, [c.c_void_p, c.c_int32, P(c.c_double)]),
         "cxr_result_score": (status, [c.c_void_p, c.c_int32, P(c.c_double)]),
         "cxr_result_truncated": (status, [c.c_void_p, c.c_int32, P(c.c_int32)]),
+        "cxr_result_distinct": (status, [c.c_void_p, P(c.c_int32)]),
         "cxr_result_token_count": (status, [c.c_void_p, c.c_int32, P(c.c_int32)]),
         "cxr_result_tokens": (status, [c.c_void_p, c.c_int32, P(P(c.c_int32))]),
         "cxr_result_attention": (status, [c.c_void_p, c.c_int32, P(P(c.c_float))]),

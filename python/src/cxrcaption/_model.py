@@ -218,7 +218,8 @@ class Session(_Handle):
     @staticmethod
     def _params(beam_width: Any = 3, max_results: Any = None, max_tokens: Any = 60, length_penalty: Any = 0.0,
                 suppress_unknown: Any = False, return_attention: Any = True, n_threads: Any = 0,
-                should_abort: Optional[AbortCheck] = None) -> Any:
+                should_abort: Optional[AbortCheck] = None, no_repeat_ngram_size: Any = 0,
+                distinct_results: Any = False, distinct_extra_beam: Any = 9) -> Any:
         params = _capi.GenerateParams()
         check(library().cxr_generate_params_init(ctypes.byref(params), ctypes.sizeof(_capi.GenerateParams)))
         params.beam_width = integer("beam_width", beam_width)
@@ -228,6 +229,9 @@ class Session(_Handle):
         params.suppress_unknown = int(flag("suppress_unknown", suppress_unknown))
         params.return_attention = int(flag("return_attention", return_attention))
         params.n_threads = integer("n_threads", n_threads)
+        params.no_repeat_ngram_size = integer("no_repeat_ngram_size", no_repeat_ngram_size)
+        params.distinct_results = int(flag("distinct_results", distinct_results))
+        params.distinct_extra_beam = integer("distinct_extra_beam", distinct_extra_beam)
         callback = None
         if should_abort is not None:
             if not callable(should_abort):
@@ -249,13 +253,18 @@ class Session(_Handle):
                  use_window: bool = True, max_pixels: Optional[int] = MAX_IMAGE_PIXELS, beam_width: int = 3,
                  max_results: Optional[int] = None, max_tokens: int = 60, length_penalty: float = 0.0,
                  suppress_unknown: bool = False, return_attention: bool = True, n_threads: int = 0,
-                 should_abort: Optional[AbortCheck] = None) -> List[Result]:
+                 should_abort: Optional[AbortCheck] = None, no_repeat_ngram_size: int = 0,
+                 distinct_results: bool = False, distinct_extra_beam: int = 9) -> List[Result]:
         """Captions an image: up to `max_results` (default `beam_width`) results, best first.
 
         `pixels` and the image keywords: see Session. Generation keywords (cxr_generate_params):
         `beam_width` (1 ... MAX_BEAM_WIDTH), `max_results` (1 ... beam_width), `max_tokens` (1 ... MAX_TOKENS,
         counting <end>), `length_penalty` (0 ... MAX_LENGTH_PENALTY), `suppress_unknown` (never emit <nou>),
-        `return_attention` (Result.attention), `n_threads` (0 = all cores; results do not depend on it).
+        `return_attention` (Result.attention), `n_threads` (0 = all cores; results do not depend on it),
+        `no_repeat_ngram_size` (n >= 1: no n-gram occurs twice in a result; 0 = off, 0 ... MAX_TOKENS),
+        `distinct_results` (results whose texts differ after normalizing case, whitespace and punctuation,
+        searching with up to `distinct_extra_beam` more beams, 0 ... MAX_BEAM_WIDTH; `last_distinct()` says
+        whether max_results of them were found).
         `should_abort` is polled during the call; returning True (or raising) stops it with
         CXRError(Status.ABORTED); the session stays usable.
 
@@ -266,7 +275,8 @@ class Session(_Handle):
                                 bits_stored=bits_stored, photometric=photometric, rescale=rescale,
                                 window=window, use_window=use_window, max_pixels=max_pixels)
         params, callback = self._params(beam_width, max_results, max_tokens, length_penalty, suppress_unknown,
-                                        return_attention, n_threads, should_abort)
+                                        return_attention, n_threads, should_abort, no_repeat_ngram_size,
+                                        distinct_results, distinct_extra_beam)
         check(library().cxr_generate(self._require(), ctypes.byref(image), ctypes.byref(params)))
         del owner, callback
         return [self._result(i) for i in range(self.result_count())]
@@ -276,6 +286,13 @@ class Session(_Handle):
         count = ctypes.c_int32()
         check(library().cxr_result_count(self._require(), ctypes.byref(count)))
         return count.value
+
+    def last_distinct(self) -> bool:
+        """Whether the last generate returned max_results results whose normalized texts (case, whitespace
+        and punctuation ignored; docs/DECODING.md, rule 7) are pairwise distinct (False after a failed one)."""
+        distinct = ctypes.c_int32()
+        check(library().cxr_result_distinct(self._require(), ctypes.byref(distinct)))
+        return bool(distinct.value)
 
     def _result(self, index: int) -> Result:
         lib, h = library(), self._require()
