@@ -32,10 +32,13 @@ struct CaptionCommand: ParsableCommand {
             there was no image at all). With more than one image, progress is shown on standard error: a \
             bar on a terminal, a plain line every 5% otherwise (--quiet: none).
 
-            --heatmaps DIR writes DIR/<image name>/NN_<token>.png for each token of the top result (the \
-            image the model saw with that token's attention map, bilinearly upsampled, divided by its \
-            maximum, blended in turbo colors: blue = little attention, red = the most), overview.png (the \
-            sentence and all panels) and attention.json (the raw maps).
+            --heatmaps DIR writes DIR/<image name>/NN_<token>.png for tokens of the top result (the \
+            image in its own aspect, as the model's intake shows it, with that token's attention map \
+            stretched over it as intake stretched the image to the square input, bilinearly upsampled, \
+            blended in turbo colours: blue = little attention, red = the most; a colour bar gives the \
+            scale: each map's own peak, or with --heatmap-scale shared one scale for all), overview.png \
+            (the sentence and all panels) and attention.json (the raw maps of every token). Panels stop \
+            where the caption starts repeating itself (a loop) and at --heatmap-panels; the sheet says so.
             """
     )
 
@@ -66,6 +69,8 @@ struct CaptionCommand: ParsableCommand {
                                valueName: "dir"))
     var heatmaps: String?
 
+    @OptionGroup var heatmapOptions: HeatmapOptions
+
     @Flag(help: "Search folders' subfolders too.")
     var recursive = false
 
@@ -92,7 +97,7 @@ struct CaptionCommand: ParsableCommand {
         let lines = try jsonl.map { try JSONLinesWriter(path: $0) }
         let captionModel = try CaptionModel(contentsOfFile: model)
         var heatmapWriter = try heatmaps.map {
-            do { return try HeatmapWriter(directory: $0, model: captionModel) } catch {
+            do { return try HeatmapWriter(directory: $0, model: captionModel, options: heatmapOptions) } catch {
                 throw CaptionRunError("cannot create the --heatmaps folder \($0): \(error.localizedDescription)")
             }
         }
@@ -191,10 +196,7 @@ struct CaptionCommand: ParsableCommand {
         }
         if heatmapWriter != nil, let top = captions.first {
             do {
-                let equalized = try image.bytes.withUnsafeBytes {
-                    try session.preprocess(pixels: $0, image: image.descriptor)
-                }
-                report.heatmaps = try heatmapWriter!.write(imagePath: path, equalized: equalized, caption: top)
+                report.heatmaps = try heatmapWriter!.write(imagePath: path, image: image, caption: top)
             } catch {
                 throw CaptionRunError("heat maps: \(error)")
             }

@@ -333,16 +333,28 @@ def hue(rgb):
     return colorsys.rgb_to_hsv(*(np.asarray(rgb, dtype=float) / 255))[0] * 360
 
 
+def first_loop(tokens):
+    """The CLI's loop rule (HeatmapPanelPlan.firstLoop), written again: the earliest index p where the n tokens
+    before p come again right from p (n >= 2), or one token stands three times in a row (n = 1)."""
+    for p in range(1, len(tokens)):
+        if p + 1 < len(tokens) and tokens[p - 1] == tokens[p] == tokens[p + 1]:
+            return p, 1
+        for n in range(2, p + 1):
+            if p + n <= len(tokens) and tokens[p - n:p] == tokens[p:p + n]:
+                return p, n
+    return None
+
+
 @pytest.fixture(scope="module")
 def heatmaps(tmp_path_factory):
     out = tmp_path_factory.mktemp("heatmaps")
-    images = [INTAKE / GOOD[0], INTAKE / "png_rgb8.png"]
+    images = [INTAKE / GOOD[0], INTAKE / "png_rgb8.png", INTAKE / "iu_cxr3_crop_rgb.png"]
     done = run_cli("caption", "--model", MODEL, "--max-tokens", 8, "--heatmaps", out / "maps", "--json", *images)
     assert done.returncode == 0, done.stderr
     return out / "maps", json.loads(done.stdout)
 
 
-def test_one_panel_per_token_and_an_overview(heatmaps):
+def test_panels_for_the_tokens_before_a_loop_and_an_overview(heatmaps):
     root, reports = heatmaps
     vocab = json.loads((FIXTURES / "golden" / "cases.json").read_text())["vocab"]
     for report in reports:
@@ -350,19 +362,40 @@ def test_one_panel_per_token_and_an_overview(heatmaps):
         assert folder.parent == root and folder.name == Path(report["image"]).stem
         tokens = report["results"][0]["tokens"]
         record = json.loads((folder / "attention.json").read_text())
-        assert record["grid"] == 2 and record["input_size"] == 64 and record["panel_side"] == 256
-        assert [t["id"] for t in record["tokens"]] == tokens
+        assert record["grid"] == 2 and record["input_size"] == 64
+        loop = first_loop(tokens)
+        drawn = min(loop[0] if loop else len(tokens), 24)
+        assert record["drawn"] == drawn
+        assert record["loop"] == (None if loop is None else {"start": loop[0] + 1, "period": loop[1]})
+        assert bool(record["notes"]) == (loop is not None or report["results"][0]["truncated"])
+        assert [t["id"] for t in record["tokens"]] == tokens  # every token's map, drawn or not
         panels = sorted(p.name for p in folder.glob("[0-9]*_*.png"))
-        assert panels == sorted(t["file"] for t in record["tokens"]) and len(panels) == len(tokens)
+        assert panels == sorted(t["file"] for t in record["tokens"][:drawn]) and len(panels) == drawn
+        assert all(t["file"] is None for t in record["tokens"][drawn:])
         for position, entry in enumerate(record["tokens"], 1):
             assert entry["token"] == vocab[entry["id"]]
-            assert entry["file"].startswith("%02d_" % position)
             assert len(entry["attention"]) == 4 and sum(entry["attention"]) == pytest.approx(1, abs=1e-4)
+            if entry["file"] is None:
+                continue
+            assert entry["file"].startswith("%02d_" % position)
             with Image.open(folder / entry["file"]) as image:
-                assert image.mode == "RGB" and image.width == 256 and 256 + 16 <= image.height <= 256 + 40
+                assert image.mode == "RGB" and image.size == (record["panel_width"], record["panel_height"])
         with Image.open(folder / "overview.png") as sheet:
-            columns = int(np.ceil(np.sqrt(len(tokens) + 1)))
-            assert sheet.width >= columns * 256 and sheet.height > 256 * ((len(tokens) + columns) // columns)
+            assert sheet.width >= 2 * record["panel_width"] and sheet.height > record["panel_height"]
+
+
+def test_panels_keep_the_original_aspect(heatmaps):
+    root, reports = heatmaps
+    for report in reports:
+        record = json.loads((Path(report["heatmaps"]) / "attention.json").read_text())
+        with Image.open(report["image"]) as original:
+            width, height = original.size
+        assert (record["image_width"], record["image_height"]) == (width, height)
+        box = record["panel_image"]
+        assert max(box["width"], box["height"]) == 320  # --heatmap-size
+        assert box["width"] / box["height"] == pytest.approx(width / height, rel=0.01)
+        assert 0 <= box["x"] and box["x"] + box["width"] <= record["panel_width"]
+        assert box["y"] > 0 and box["y"] + box["height"] < record["panel_height"]  # label above, colour bar below
 
 
 def test_punctuation_tokens_get_names(heatmaps):
@@ -371,10 +404,19 @@ def test_punctuation_tokens_get_names(heatmaps):
     assert "comma.png" in names and "lparen.png" in names and "nou.png" in names  # ",", "(", "<nou>"
 
 
-def panel_pixels(folder, entry):
+def panel_pixels(folder, record, entry):
+    """The image part of a token's panel (under the label strip, above the colour bar)."""
+    box = record["panel_image"]
     with Image.open(folder / entry["file"]) as image:
         pixels = np.asarray(image.convert("RGB")).astype(int)
-    return pixels[-256:]  # the image under the label strip
+    return pixels[box["y"]:box["y"] + box["height"], box["x"]:box["x"] + box["width"]]
+
+
+def cell_centres(record, pixels):
+    """The panel's colour at the centre of each attention cell: the grid is stretched over the whole image."""
+    grid, box = record["grid"], record["panel_image"]
+    return [pixels[int((y + 0.5) * box["height"] / grid), int((x + 0.5) * box["width"] / grid)]
+            for y in range(grid) for x in range(grid)]
 
 
 def test_colour_under_each_region_follows_its_attention(heatmaps):
@@ -383,15 +425,11 @@ def test_colour_under_each_region_follows_its_attention(heatmaps):
     for report in reports:
         folder = Path(report["heatmaps"])
         record = json.loads((folder / "attention.json").read_text())
-        grid, side = record["grid"], record["panel_side"]
-        for entry in record["tokens"]:
+        for entry in record["tokens"][:record["drawn"]]:
             weights = np.asarray(entry["attention"])
             heat = weights / weights.max()
-            pixels = panel_pixels(folder, entry)
-            centres = [pixels[int((y + 0.5) * side / grid), int((x + 0.5) * side / grid)]
-                       for y in range(grid) for x in range(grid)]
-            hues = [hue(c) for c in centres]  # turbo: hue falls from blue (~246) to red (~5) as heat rises
-            hottest = int(np.argmax(weights))
+            hues = [hue(c) for c in cell_centres(record, panel_pixels(folder, record, entry))]
+            hottest = int(np.argmax(weights))  # turbo: hue falls from blue (~246) to red (~5) as heat rises
             assert hues[hottest] == min(hues), (entry, hues)
             if heat[hottest] - np.partition(heat, -2)[-2] > 0.2:  # a peaked map: the hottest spot is red
                 assert hues[hottest] < 20, (entry, hues)
@@ -405,22 +443,85 @@ def test_colour_under_each_region_follows_its_attention(heatmaps):
 
 def test_panels_differ_where_attention_differs(heatmaps):
     root, reports = heatmaps
-    folder = Path(reports[1]["heatmaps"])
-    entries = json.loads((folder / "attention.json").read_text())["tokens"]
-    pairs = [(a, b) for a in entries for b in entries
-             if np.abs(np.subtract(a["attention"], b["attention"])).max() > 0.05]
-    assert pairs, "the fixture should have tokens attending differently"
+    pairs = []
+    for report in reports:
+        folder = Path(report["heatmaps"])
+        record = json.loads((folder / "attention.json").read_text())
+        entries = record["tokens"][:record["drawn"]]
+        pairs = [(a, b) for a in entries for b in entries
+                 if np.abs(np.subtract(a["attention"], b["attention"])).max() > 0.05]
+        if pairs:
+            break
+    assert pairs, "the fixtures should have tokens attending differently"
     a, b = pairs[0]
-    assert np.abs(panel_pixels(folder, a) - panel_pixels(folder, b)).max() > 30
-    # The image under the heat is what the model saw: where the heat (and so the blend) is the same, the
-    # pixels rank like the preprocessed image's.
-    run_cli("preprocess", INTAKE / "png_rgb8.png", "-o", folder / "seen.png", "--size", 64)
-    with Image.open(folder / "seen.png") as seen:
-        gray = np.asarray(seen).astype(int).repeat(4, axis=0).repeat(4, axis=1)
-    pixels = panel_pixels(folder, a).sum(axis=2)
-    quadrant = (slice(8, 56), slice(8, 56))  # inside one cell, away from the interpolation
-    correlation = np.corrcoef(gray[quadrant].ravel(), pixels[quadrant].ravel())[0, 1]
-    assert correlation > 0.9
+    assert np.abs(panel_pixels(folder, record, a) - panel_pixels(folder, record, b)).max() > 30
+    # The image under the heat is the original in its own geometry: where the heat (and so the blend) is about
+    # the same, the pixels rank like the original's, scaled to the panel without changing its aspect.
+    box = record["panel_image"]
+    with Image.open(report["image"]) as original:
+        gray = np.asarray(original.convert("L").resize((box["width"], box["height"]), Image.BOX)).astype(int)
+    pixels = panel_pixels(folder, record, a).sum(axis=2)
+    inner = (slice(box["height"] // 8, 3 * box["height"] // 8), slice(box["width"] // 8, 3 * box["width"] // 8))
+    correlation = np.corrcoef(gray[inner].ravel(), pixels[inner].ravel())[0, 1]
+    assert correlation > 0.8
+
+
+def test_a_long_loop_gives_few_panels_and_says_so(tmp_path):
+    # The golden model loops on this image ("mild <nou> stable stable stable ..."): 40 tokens, a handful of panels.
+    done = run_cli("caption", "--model", MODEL, "--max-tokens", 40, "--heatmaps", tmp_path, "--json", INTAKE / GOOD[0])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)[0]
+    tokens = report["results"][0]["tokens"]
+    record = json.loads((Path(report["heatmaps"]) / "attention.json").read_text())
+    loop = first_loop(tokens)
+    assert loop is not None and len(tokens) > 2 * loop[0], tokens
+    assert record["drawn"] == loop[0] and len(list(Path(report["heatmaps"]).glob("[0-9]*_*.png"))) == loop[0]
+    assert any("a loop" in note and "not drawn" in note for note in record["notes"]), record["notes"]
+
+
+def test_panel_limit_caps_the_panels_and_says_so(tmp_path):
+    done = run_cli("caption", "--model", MODEL, "--max-tokens", 8, "--heatmaps", tmp_path, "--heatmap-panels", 2,
+                   "--json", INTAKE / GOOD[0], INTAKE / "png_rgb8.png")  # loops after 3 and 4 tokens
+    assert done.returncode == 0, done.stderr
+    for report in json.loads(done.stdout):
+        folder = Path(report["heatmaps"])
+        record = json.loads((folder / "attention.json").read_text())
+        assert record["drawn"] == 2 and len(list(folder.glob("[0-9]*_*.png"))) == 2
+        assert any("--heatmap-panels 2" in note for note in record["notes"]), record["notes"]
+
+
+def test_shared_scale_compares_colours_across_panels(tmp_path):
+    done = run_cli("caption", "--model", MODEL, "--max-tokens", 8, "--heatmaps", tmp_path, "--heatmap-scale",
+                   "shared", "--json", INTAKE / GOOD[0], INTAKE / "iu_cxr3_crop_rgb.png")
+    assert done.returncode == 0, done.stderr
+    checked = 0
+    for report in json.loads(done.stdout):
+        folder = Path(report["heatmaps"])
+        record = json.loads((folder / "attention.json").read_text())
+        entries = record["tokens"][:record["drawn"]]
+        top = max(max(e["attention"]) for e in entries)
+        assert record["scale"] == "shared" and record["shared_top"] == pytest.approx(top, rel=1e-6)
+        for entry in entries:
+            hues = [hue(c) for c in cell_centres(record, panel_pixels(folder, record, entry))]
+            peak = max(entry["attention"])
+            if peak == top:
+                assert min(hues) < 20  # the overall peak is red
+            elif peak < 0.6 * top:
+                assert min(hues) > 40, (peak, top, hues)  # a weaker map never reaches red
+                checked += 1
+    per_token = json.loads((Path(run_cli("caption", "--model", MODEL, "--max-tokens", 8, "--heatmaps", tmp_path / "t",
+                                         "--json", INTAKE / GOOD[0]).stdout and tmp_path / "t" / Path(GOOD[0]).stem)
+                            / "attention.json").read_text())
+    assert per_token["scale"] == "token" and per_token["shared_top"] is None
+
+
+@pytest.mark.parametrize("option, value", [("--heatmap-panels", 0), ("--heatmap-panels", 257),
+                                           ("--heatmap-size", 63), ("--heatmap-size", 1025),
+                                           ("--heatmap-scale", "loud")])
+def test_bad_heatmap_options_are_refused(tmp_path, option, value):
+    done = caption("--heatmaps", tmp_path, option, value, INTAKE / GOOD[0])
+    assert done.returncode != 0 and option in done.stderr and str(value) in done.stderr, done.stderr
+    assert not list(tmp_path.glob("*/*.png"))
 
 
 def test_rerun_replaces_old_panels_and_same_names_get_separate_folders(tmp_path):
@@ -432,9 +533,12 @@ def test_rerun_replaces_old_panels_and_same_names_get_separate_folders(tmp_path)
     assert done.returncode == 0, done.stderr
     stem = Path(GOOD[0]).stem
     assert (out / stem / "overview.png").exists() and (out / (stem + "-2") / "overview.png").exists()
+    before = {p.name for p in (out / stem).glob("[0-9]*_*.png")}
     done = run_cli("caption", "--model", MODEL, "--max-tokens", 3, "--heatmaps", out, INTAKE / GOOD[0])
     assert done.returncode == 0, done.stderr
-    assert len(list((out / stem).glob("[0-9]*_*.png"))) == 3
+    after = {p.name for p in (out / stem).glob("[0-9]*_*.png")}
+    record = json.loads((out / stem / "attention.json").read_text())
+    assert after == {t["file"] for t in record["tokens"][:record["drawn"]]} and after != before
 
 
 def chinese_model(path):
@@ -466,6 +570,8 @@ def test_chinese_tokens_are_in_file_names(tmp_path):
     for position, entry in enumerate(record["tokens"], 1):
         token = vocab[entry["id"]]
         assert entry["token"] == token
+        if entry["file"] is None:  # after a loop
+            continue
         expected = {"。": "period", "，": "comma", "<nou>": "nou"}.get(token, token)
         assert entry["file"] == "%02d_%s.png" % (position, expected)
         assert (folder / entry["file"]).exists()
