@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""cxrcaption against ONNX Runtime and PyTorch on the same weights, timed side by side in one run.
+"""cxrcaption against ONNX Runtime, OpenVINO and PyTorch on the same weights, timed side by side in one run.
 
     benchmarks/run.sh [options]              (makes the virtualenv, unsets OPENBLAS_CORETYPE/_L2_SIZE)
-    python benchmarks/bench.py [options]     (with a python that has torch, onnxruntime, onnx, safetensors,
-                                              numpy, pillow)
+    python benchmarks/bench.py [options]     (with a python that has torch, onnxruntime, onnx, openvino,
+                                              safetensors, numpy, pillow)
 
 What it does (see benchmarks/README.md):
 1. builds libcxrcaption.so in release (`swift build -c release --product cxrcaption`) and the C timing
@@ -12,10 +12,14 @@ What it does (see benchmarks/README.md):
    weights (training/scripts/parity_full.py's recipe, plus a 14-label findings head so the C API can run
    the encoder alone through cxr_findings);
 3. exports the same encoder to ONNX through the PyTorch reference (training/cxrcaption_ref);
-4. for each thread count, starts one worker process per engine (ONNX Runtime with ORT_ENABLE_ALL, PyTorch
-   channels_last, libcxrcaption through its C API) and times them interleaved, round by round:
-   ORT encoder, PyTorch encoder, our encoder (cxr_findings: intake + encoder + findings head) and our full
-   caption (cxr_generate: intake + encoder + beam-3 decode) of the same image;
+4. for each thread count, starts one worker process per engine (--anchors: ONNX Runtime FP32 with
+   ORT_ENABLE_ALL, ONNX Runtime static INT8 (QDQ, calibrated on the folder's images), OpenVINO with FP32
+   forced and at its default precision (it prints which it picked: bfloat16 on CPUs with AVX512_BF16 or AMX),
+   PyTorch channels_last; and libcxrcaption through its C API) and times them interleaved, round by round,
+   with --gap seconds of idle before each call (0.2 s: long enough that the previous engine's spinning
+   threads have gone to sleep): each anchor's encoder, our encoder (cxr_findings: intake + encoder +
+   findings head) and our full caption (cxr_generate: intake + encoder + beam-3 decode) of the same image;
+   each anchor's output is compared with the FP32 PyTorch reference's (max and relative L2 error);
 5. prints medians, ratios to ONNX Runtime's encoder, our decode time (caption - encoder, paired per round),
    model load time, the peak RSS of a C process that loads the model and captions one image, and
    images/s over a folder (one session with 2 threads; two sessions with 1 thread each on one model).
@@ -49,7 +53,7 @@ def worker_main(args) -> int:
     """One engine in its own process: answers each "encoder" line on stdin with the ms of one forward."""
     import numpy as np
     x = np.load(args.input)
-    if args.worker == "ort":
+    if args.worker in ("ort", "ort_int8"):
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -61,6 +65,19 @@ def worker_main(args) -> int:
 
         def run():
             return session.run(None, {name: x})[0]
+    elif args.worker in ("ov_f32", "ov_default"):
+        import openvino as ov
+        core = ov.Core()
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1}
+        if args.worker == "ov_f32":
+            config["INFERENCE_PRECISION_HINT"] = "f32"
+        compiled = core.compile_model(core.read_model(args.onnx), "CPU", config)
+        request = compiled.create_infer_request()
+        hint = compiled.get_property("INFERENCE_PRECISION_HINT")  # an openvino.Type, e.g. f32 or bf16
+        precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint).replace(" ", "")
+
+        def run():
+            return request.infer({0: x})[compiled.output(0)]
     elif args.worker == "torch":
         import torch
         torch.set_num_threads(args.threads)
@@ -75,8 +92,11 @@ def worker_main(args) -> int:
                 return encoder(tensor)
     else:
         raise SystemExit(f"unknown worker {args.worker}")
-    run()
-    print("ready", flush=True)
+    output = run()
+    if args.output:
+        np.save(args.output, np.asarray(output, dtype=np.float32))
+    # "ready" and what the engine reports about itself (OpenVINO: the precision it runs at).
+    print("ready" + (f" precision {precision}" if args.worker.startswith("ov_") else ""), flush=True)
     for line in sys.stdin:
         if not line.startswith("encoder"):
             break
@@ -96,6 +116,7 @@ class Worker:
         line = self.process.stdout.readline()
         if not line.startswith("ready"):
             raise RuntimeError(f"{name} worker did not start (said {line!r})")
+        self.ready = line.split()[1:]
         if line.split()[1:] == ["labels", "0"]:
             log(f"{name}: the model has no findings head, so the C API cannot run the encoder alone "
                 "(cxr_findings): encoder and decode rows are NaN")
@@ -227,6 +248,31 @@ def model_input(gray, weights: Path):
     return np.ascontiguousarray(x[None].astype(np.float32))
 
 
+def quantize_int8(onnx: Path, path: Path, inputs: list) -> None:
+    """ONNX Runtime static INT8 in QDQ form (per-channel int8 weights, uint8 activations), calibrated (MinMax)
+    on `inputs`, the model inputs of the folder's images: what a user of ORT's quantization tool would run."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"x": x} for x in inputs])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(str(onnx), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def output_error(got, want) -> str:
+    """Max error relative to the reference's largest magnitude, and relative L2 error."""
+    import numpy as np
+    got, want = np.asarray(got, np.float64).reshape(want.shape), np.asarray(want, np.float64)
+    peak = float(np.abs(want).max()) or 1.0
+    return (f"max {float(np.abs(got - want).max()) / peak:.1e}, "
+            f"rel L2 {float(np.linalg.norm(got - want) / (np.linalg.norm(want) or 1.0)):.1e}")
+
+
 def find_images(root: Path) -> list[Path]:
     suffixes = {".png", ".jpg", ".jpeg"}
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
@@ -238,20 +284,32 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def interleaved(threads: int, args, env, binary: Path, weights: Path, onnx: Path, x_path: Path,
-                gray_path: Path, baseline: Path | None) -> dict[str, list[float]]:
+#: The engines timed beside ours (--anchors): label, and the worker that runs them.
+ANCHORS = {
+    "ort": "ONNX Runtime encoder FP32 (ORT_ENABLE_ALL)",
+    "ort_int8": "ONNX Runtime encoder static INT8 (QDQ)",
+    "ov_f32": "OpenVINO encoder FP32",
+    "ov_default": "OpenVINO encoder, default precision",
+    "torch": "PyTorch encoder FP32 (channels_last)",
+}
+
+
+def interleaved(threads: int, args, env, binary: Path, weights: Path, models: dict[str, Path], x_path: Path,
+                gray_path: Path, baseline: Path | None, outputs: Path) -> tuple[dict[str, list[float]], dict]:
+    """Times every engine round by round; returns the times and what each anchor's worker reported."""
     me = [sys.executable, str(Path(__file__).resolve())]
-    common = ["--threads", str(threads), "--input", str(x_path), "--onnx", str(onnx), "--weights", str(weights)]
-    workers = {
-        "ort": Worker("ort", me + ["--worker", "ort"] + common, env),
-        "torch": Worker("torch", me + ["--worker", "torch"] + common, env),
-        "ours": Worker("ours", [str(binary), "serve", str(weights), str(gray_path), str(threads)], env),
-    }
-    steps = [("onnxruntime", "ort", "encoder"), ("pytorch_cl", "torch", "encoder"),
-             ("ours_encoder", "ours", "encoder"), ("ours_caption", "ours", "caption")]
+    workers = {}
+    for anchor, model in models.items():
+        command = me + ["--worker", anchor, "--threads", str(threads), "--input", str(x_path), "--onnx", str(model),
+                        "--weights", str(weights), "--output", str(outputs / f"{anchor}.{threads}.npy")]
+        workers[anchor] = Worker(anchor, command, env)
+    workers["ours"] = Worker("ours", [str(binary), "serve", str(weights), str(gray_path), str(threads)], env)
+    steps = [(anchor, anchor, "encoder") for anchor in models]
+    steps += [("ours_encoder", "ours", "encoder"), ("ours_caption", "ours", "caption")]
     if baseline is not None:
         workers["base"] = Worker("base", [str(baseline), "serve", str(weights), str(gray_path), str(threads)], env)
         steps += [("base_encoder", "base", "encoder"), ("base_caption", "base", "caption")]
+    reported = {anchor: workers[anchor].ready for anchor in models}
     times: dict[str, list[float]] = {name: [] for name, _, _ in steps}
     cpu: dict[str, list[float]] = {name: [] for name, _, _ in steps}
     decode: list[float] = []
@@ -280,7 +338,7 @@ def interleaved(threads: int, args, env, binary: Path, weights: Path, onnx: Path
         times["base_decode"] = base_decode
     for name in list(cpu):
         times[name + "_cpu"] = cpu[name]
-    return times
+    return times, reported
 
 
 def main(argv=None) -> int:
@@ -295,7 +353,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--gap", type=float, default=0.02, help="seconds of idle before each timed call")
+    parser.add_argument("--gap", type=float, default=0.2, help="seconds of idle before each timed call (long "
+                        "enough that another engine's spinning threads do not take a core)")
+    parser.add_argument("--anchors", default=",".join(ANCHORS), help="comma-separated engines timed beside ours "
+                        f"({', '.join(ANCHORS)}; ort is the ratio's base and always runs)")
     parser.add_argument("--folder-repeat", type=int, default=2, help="times each folder image is captioned")
     parser.add_argument("--work", default=str(Path.home() / ".cache" / "cxrcaption" / "bench"))
     parser.add_argument("--scratch-path", default=".build-bench", help="swift build scratch path (repo-relative)")
@@ -304,7 +365,8 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-lib", type=Path, help="a directory holding another libcxrcaption.so (e.g. a "
                         "build of an older commit) to time in the same rounds, labelled 'baseline'")
     # Worker mode (internal).
-    parser.add_argument("--worker", choices=["ort", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=list(ANCHORS), help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -345,7 +407,30 @@ def main(argv=None) -> int:
     import numpy as np
     np.save(x_path, x)
 
-    # The engines must compute the same thing: ONNX Runtime against the reference.
+    # The anchors: which of them this Python can run, and the INT8 model ORT's tool makes.
+    anchors = [a.strip() for a in args.anchors.split(",") if a.strip()]
+    unknown = [a for a in anchors if a not in ANCHORS]
+    if unknown:
+        raise SystemExit(f"unknown --anchors {unknown} (known: {', '.join(ANCHORS)})")
+    if "ort" not in anchors:
+        anchors.insert(0, "ort")
+    left_out = []
+    try:
+        import openvino
+        openvino_version = openvino.__version__
+    except ImportError:
+        openvino_version = None
+        left_out += [a for a in anchors if a.startswith("ov_")]
+        anchors = [a for a in anchors if not a.startswith("ov_")]
+    models = {anchor: onnx for anchor in anchors}
+    if "ort_int8" in anchors:
+        int8 = work / f"{weights.stem}.encoder.int8.onnx"
+        if not int8.exists() or int8.stat().st_mtime < onnx.stat().st_mtime:
+            log(f"quantizing the encoder to static INT8 (QDQ) in {int8} ...")
+            calibration = [model_input(read_gray8(p), weights) for p in (images or [image])[:8]]
+            quantize_int8(onnx, int8, calibration)
+        models["ort_int8"] = int8
+
     import onnxruntime as ort
     import torch
     sys.path.insert(0, str(TRAINING))
@@ -354,40 +439,42 @@ def main(argv=None) -> int:
     reference, _ = load_model(weights)
     with torch.no_grad():
         want = reference.encode(torch.from_numpy(x)).numpy()
-    check = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
-    got = check.run(None, {"x": x})[0]
-    ort_error = float(np.abs(got - want).max() / np.abs(want).max())
-    del check, reference
+    del reference
 
     # The image relative to the repository root, so that a pasted table names no machine's folders.
     print(f"image {os.path.relpath(Path(image).resolve(), REPO)} ({gray.shape[1]}x{gray.shape[0]}), "
-          f"weights {weights.name}, onnxruntime "
-          f"{ort.__version__}, torch {torch.__version__}; ONNX vs reference: max rel err {ort_error:.1e}")
-    print(f"{args.rounds} interleaved rounds per thread count. ratio = median / ONNX Runtime encoder median; "
-          f"paired = median over rounds of (this / ONNX Runtime in the same round); min = fastest round.")
+          f"weights {weights.name}; onnxruntime {ort.__version__}, openvino {openvino_version or 'not installed'}, "
+          f"torch {torch.__version__}")
+    if left_out:
+        print(f"left out (pip install openvino to time them): {', '.join(ANCHORS[a] for a in left_out)}")
+    print(f"{args.rounds} interleaved rounds per thread count, {args.gap} s idle before each call. ratio = median / "
+          f"ONNX Runtime FP32 encoder median; paired = median over rounds of (this / ONNX Runtime in the same "
+          f"round); min = fastest round.")
     results = {}
     header = f"{'threads':>7} {'engine':<42} {'median ms':>10} {'ratio':>7} {'paired':>7} {'min ms':>8}"
     print(header)
     print("-" * len(header))
-    labels = {
-        "onnxruntime": "ONNX Runtime encoder (ORT_ENABLE_ALL)",
-        "pytorch_cl": "PyTorch encoder (channels_last)",
-        "ours_encoder": "cxrcaption encoder (cxr_findings)",
-        "ours_caption": "cxrcaption caption (intake+enc+beam 3)",
-    }
+    labels = {anchor: ANCHORS[anchor] for anchor in anchors}
+    labels["ours_encoder"] = "cxrcaption encoder (cxr_findings)"
+    labels["ours_caption"] = "cxrcaption caption (intake+enc+beam 3)"
     if baseline is not None:
         labels["base_encoder"] = "baseline encoder (cxr_findings)"
         labels["base_caption"] = "baseline caption (intake+enc+beam 3)"
+    errors, precisions = {}, {}
     for threads in [int(t) for t in args.threads.split(",")]:
-        times = interleaved(threads, args, env, binary, weights, onnx, x_path, gray_path, baseline)
+        times, reported = interleaved(threads, args, env, binary, weights, models, x_path, gray_path, baseline,
+                                      scratch)
         results[threads] = times
-        ort_ms = median(times["onnxruntime"])
+        for anchor in anchors:
+            errors.setdefault(anchor, output_error(np.load(scratch / f"{anchor}.{threads}.npy"), want))
+            if reported[anchor][:1] == ["precision"]:
+                precisions[anchor] = reported[anchor][1]
+        ort_ms = median(times["ort"])
         for key, label in labels.items():
             value = median(times[key])
-            paired = median([t / o for t, o in zip(times[key], times["onnxruntime"])])
+            paired = median([t / o for t, o in zip(times[key], times["ort"])])
             print(f"{threads:>7} {label:<42} {value:>10.2f} {value / ort_ms:>7.2f} {paired:>7.2f} "
                   f"{min(times[key]):>8.2f}", flush=True)
-        decode = median(times["ours_decode"])
         for prefix, name in [("ours", "cxrcaption")] + ([("base", "baseline")] if baseline is not None else []):
             decode = median(times[f"{prefix}_decode"])
             decode_cpu = median(times[f"{prefix}_caption_cpu"]) - median(times[f"{prefix}_encoder_cpu"])
@@ -395,6 +482,14 @@ def main(argv=None) -> int:
                   f"{decode / ort_ms:>7.2f} {'':>7} "
                   f"{min(times[f'{prefix}_caption']) - min(times[f'{prefix}_encoder']):>8.2f}"
                   f"  CPU time: {decode_cpu:.2f} ms", flush=True)
+        # Issue 18's yardstick: our encoder against the faster of the FP32 peers, in this run.
+        peers = {a: median(times[a]) for a in ("ort", "ov_f32") if a in times}
+        fastest = min(peers, key=peers.get)
+        print(f"{threads:>7} cxrcaption encoder / faster FP32 peer ({ANCHORS[fastest]}): "
+              f"{median(times['ours_encoder']) / peers[fastest]:.2f}", flush=True)
+    for anchor in anchors:
+        note = f" (runs at {precisions[anchor]})" if anchor in precisions else ""
+        print(f"output error of {ANCHORS[anchor]}{note} against the FP32 PyTorch reference: {errors[anchor]}")
     print("decode = median of per-round (caption - encoder) wall times; its min column = fastest caption - "
           "fastest encoder; CPU time = median caption CPU - median encoder CPU (process CPU time, which "
           "waiting for a busy CPU does not inflate)")

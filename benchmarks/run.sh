@@ -4,7 +4,7 @@
 #   benchmarks/run.sh [--python PATH] [bench.py options...]
 #
 # Without --python, a virtualenv is made once at ${CXR_BENCH_VENV:-~/.cache/cxrcaption/bench-venv}
-# (outside the repository) with torch, onnxruntime, onnx, safetensors, numpy and pillow.
+# (outside the repository) with torch, onnxruntime, onnx, openvino, safetensors, numpy and pillow.
 # With --python, that interpreter must already have those packages.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +18,7 @@ if [[ -z "$python" ]]; then
     if [[ ! -x "$venv/bin/python" ]]; then
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --upgrade pip
-        "$venv/bin/pip" install --quiet torch torchvision onnxruntime onnx safetensors numpy pillow
+        "$venv/bin/pip" install --quiet torch torchvision onnxruntime onnx openvino safetensors numpy pillow
     fi
     python="$venv/bin/python"
 fi
