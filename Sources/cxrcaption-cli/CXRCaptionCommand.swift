@@ -8,6 +8,7 @@ struct CXRCaptionCommand: ParsableCommand {
         commandName: "cxrcaption",
         abstract: "Chest X-ray impression generation (DenseNet-121 + attention LSTM).",
         version: CXRVersion.string,
-        subcommands: [CaptionCommand.self, EvalCommand.self, PreprocessCommand.self, ScoreCommand.self, InspectCommand.self]
+        subcommands: [CaptionCommand.self, EvalCommand.self, PreprocessCommand.self, ScoreCommand.self, InspectCommand.self,
+                      ReaderStudyCommand.self]
     )
 }
