@@ -144,22 +144,23 @@ def _pair(name: str, value: Any, parts: Tuple[str, str]) -> Tuple[float, float]:
     return real(f"{name} {parts[0]}", items[0]), real(f"{name} {parts[1]}", items[1])
 
 
-def _photometric(value: Any) -> int:
+def _enum_value(keyword: str, enum: Any, value: Any, choices: str) -> int:
+    """A C enum value given by name (any case) or number; an unknown number is the library's to refuse, with
+    its message."""
     if isinstance(value, str):
         key = value.strip().upper()
-        if key in Photometric.__members__:
-            return int(Photometric[key])
-        raise ValueError(f"photometric {value!r} is neither 'MONOCHROME1' nor 'MONOCHROME2'")
-    return integer("photometric", value)  # an unknown number is the library's to refuse, with its message
+        if key in enum.__members__:
+            return int(enum[key])
+        raise ValueError(f"{keyword} {value!r} is {choices}")
+    return integer(keyword, value)
+
+
+def _photometric(value: Any) -> int:
+    return _enum_value("photometric", Photometric, value, "neither 'MONOCHROME1' nor 'MONOCHROME2'")
 
 
 def _format(value: Any) -> int:
-    if isinstance(value, str):
-        key = value.strip().upper()
-        if key in PixelFormat.__members__:
-            return int(PixelFormat[key])
-        raise ValueError(f"format {value!r} is not a PixelFormat ({', '.join(PixelFormat.__members__)})")
-    return integer("format", value)  # an unknown number is the library's to refuse, with its message
+    return _enum_value("format", PixelFormat, value, f"not a PixelFormat ({', '.join(PixelFormat.__members__)})")
 
 
 def _format_name(value: int) -> str:
