@@ -64,12 +64,13 @@ let package = Package(
         // JPEG through libjpeg(-turbo); its error longjmps stay inside C (cxr_jpeg.h).
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // DICOM through DCMTK (JPEG 2000 through OpenJPEG) behind a C interface (cxr_dicom.h), with the mapping
-        // of include/cxrcaption_dcmtk.hpp, the header C++ users include: one mapping for both.
+        // of include/cxrcaption_dcmtk.hpp, the header C++ users include: one mapping for both; Structured
+        // Reports out through dcmsr (cxr_dicom_sr.h, caption --dicom-sr).
         .target(
             name: "CDICOM",
             cxxSettings: [.headerSearchPath("../../include")],
             linkerSettings: [
-                .linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmdata"),
+                .linkedLibrary("dcmsr"), .linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmdata"),
                 .linkedLibrary("oflog"), .linkedLibrary("ofstd"), .linkedLibrary("openjp2"),
             ]
         ),

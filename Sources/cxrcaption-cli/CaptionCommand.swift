@@ -39,6 +39,14 @@ struct CaptionCommand: ParsableCommand {
             scale: each map's own peak, or with --heatmap-scale shared one scale for all), overview.png \
             (the sentence and all panels) and attention.json (the raw maps of every token). Panels stop \
             where the caption starts repeating itself (a loop) and at --heatmap-panels; the sheet says so.
+
+            --dicom-sr DIR writes DIR/<image name>.sr.dcm for each captioned DICOM image: an Enhanced SR \
+            with the ranked impressions and their probabilities, the findings head's probabilities, the \
+            model's name, version, file SHA-256, intended use and disclaimer ("not for clinical use" when \
+            the model's metadata says so), referencing the source image's Study, Series and SOP Instance \
+            UIDs, with the source's patient and study attributes, in the source's study as a new series \
+            (new Series and SOP Instance UIDs). A non-DICOM image gets no SR, and a message says so \
+            (docs/DICOM_SR.md).
             """
     )
 
@@ -71,6 +79,11 @@ struct CaptionCommand: ParsableCommand {
 
     @OptionGroup var heatmapOptions: HeatmapOptions
 
+    @Option(name: .customLong("dicom-sr"),
+            help: ArgumentHelp("For each DICOM image, write a DICOM Structured Report (Enhanced SR) of its "
+                               + "results into this folder.", valueName: "dir"))
+    var dicomSR: String?
+
     @Flag(help: "Search folders' subfolders too.")
     var recursive = false
 
@@ -101,6 +114,12 @@ struct CaptionCommand: ParsableCommand {
                 throw CaptionRunError("cannot create the --heatmaps folder \($0): \(error.localizedDescription)")
             }
         }
+        var srWriter = try dicomSR.map {
+            do { return try DicomSRWriter(directory: $0, model: captionModel, modelPath: model) } catch {
+                throw CaptionRunError("cannot prepare --dicom-sr \($0): \(error)")
+            }
+        }
+        var notDicom = 0
         let session = try CaptionSession(model: captionModel)
         let progress = ProgressReporter(total: inputs.items.count, label: "caption",
                                         style: inputs.items.count > 1 ? .automatic(quiet: quiet) : .quiet)
@@ -111,6 +130,7 @@ struct CaptionCommand: ParsableCommand {
         progress.update(done: 0, failed: 0)
         for item in inputs.items {
             var report = ImageReport(image: item.path, results: [], findings: [:], error: item.problem)
+            report.dicomSRRequested = dicomSR != nil
             if item.problem == nil {
                 do {
                     let image = try ImageFile.read(item.path, maxPixels: reading.maxPixels)
@@ -118,7 +138,12 @@ struct CaptionCommand: ParsableCommand {
                     for note in image.notes { progress.message("\(item.path): note: \(note)") }
                     if views.admits(image.view) {
                         try caption(image, path: item.path, session: session, parameters: parameters,
-                                    heatmapWriter: &heatmapWriter, into: &report)
+                                    heatmapWriter: &heatmapWriter, srWriter: &srWriter, into: &report)
+                        if srWriter != nil && image.kind != .dicom {
+                            notDicom += 1
+                            progress.message("\(item.path): note: no DICOM SR: this is a \(image.kind.rawValue) "
+                                             + "file; --dicom-sr writes one for DICOM images only")
+                        }
                     } else {
                         let view = image.view ?? ""
                         report.skipped = "view \(view) (\(ViewClass(view: view).rawValue)) is not frontal; "
@@ -154,6 +179,11 @@ struct CaptionCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(reports), as: UTF8.self))
         }
         Self.listNonImages(inputs)
+        if notDicom > 0 {
+            let message = "caption: --dicom-sr: \(notDicom) captioned image\(notDicom == 1 ? " is" : "s are") not DICOM "
+                + "and got no SR\n"
+            FileHandle.standardError.write(Data(message.utf8))
+        }
         if skipped > 0 {
             let message = "caption: \(skipped) image\(skipped == 1 ? "" : "s") skipped for the view (--views all captions them)\n"
             FileHandle.standardError.write(Data(message.utf8))
@@ -186,7 +216,8 @@ struct CaptionCommand: ParsableCommand {
     /// Captions one decoded image into `report` (results, findings, heat maps); throws on the first failure,
     /// leaving what was done in `report` (heat-map errors keep the results).
     private func caption(_ image: DecodedImage, path: String, session: CaptionSession, parameters: GenerationParameters,
-                         heatmapWriter: inout HeatmapWriter?, into report: inout ImageReport) throws {
+                         heatmapWriter: inout HeatmapWriter?, srWriter: inout DicomSRWriter?,
+                         into report: inout ImageReport) throws {
         let (captions, findings) = try image.bytes.withUnsafeBytes {
             try session.generateWithFindings(pixels: $0, image: image.descriptor, parameters: parameters)
         }
@@ -200,6 +231,10 @@ struct CaptionCommand: ParsableCommand {
             } catch {
                 throw CaptionRunError("heat maps: \(error)")
             }
+        }
+        if srWriter != nil && image.kind == .dicom {
+            let written = try srWriter!.write(sourcePath: path, captions: captions, findings: findings)
+            report.dicomSR = written.path
         }
     }
 
@@ -217,12 +252,14 @@ struct CaptionCommand: ParsableCommand {
             print("  findings (p >= 0.5): " + (listed.isEmpty ? "none" : listed.joined(separator: ", ")))
         }
         if let heatmaps = report.heatmaps { print("  heat maps: \(heatmaps)/") }
+        if let dicomSR = report.dicomSR { print("  DICOM SR: \(dicomSR)") }
     }
 }
 
 /// JSON shape of one image's results (`--json` array element, `--jsonl` line). `error` (null when the image
 /// succeeded), `view` (DICOM ViewPosition, null when unknown) and `skipped` (why it was not captioned, null
-/// when it was not skipped) are always present; `heatmaps` (the image's heat-map folder) only with --heatmaps.
+/// when it was not skipped) are always present; `heatmaps` (the image's heat-map folder) only with --heatmaps,
+/// `dicom_sr` (the SR written, null for an image that got none) only with --dicom-sr.
 struct ImageReport: Encodable {
     var image: String
     var results: [ResultReport]
@@ -231,6 +268,9 @@ struct ImageReport: Encodable {
     var view: String?
     var skipped: String?
     var heatmaps: String?
+    var dicomSR: String?
+    /// Whether the run writes SRs (so `dicom_sr` is in the JSON, null when this image got none).
+    var dicomSRRequested = false
 
     init(image: String, results: [ResultReport], findings: [String: Float], error: String?) {
         self.image = image
@@ -240,7 +280,7 @@ struct ImageReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, results, findings, error, view, skipped, heatmaps
+        case image, results, findings, error, view, skipped, heatmaps, dicomSR = "dicom_sr"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -252,6 +292,7 @@ struct ImageReport: Encodable {
         try container.encode(view, forKey: .view)
         try container.encode(skipped, forKey: .skipped)
         try container.encodeIfPresent(heatmaps, forKey: .heatmaps)
+        if dicomSRRequested { try container.encode(dicomSR, forKey: .dicomSR) }
     }
 }
 
