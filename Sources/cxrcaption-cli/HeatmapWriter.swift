@@ -39,7 +39,7 @@ struct HeatmapWriter {
                                            + "\(caption.tokens.count) tokens of \(regions) regions")
         }
         let geometry = HeatmapGeometry(imageWidth: image.descriptor.width, imageHeight: image.descriptor.height,
-                                       longestSide: options.heatmapSize)
+                                       longestSide: options.size)
         let sheet = HeatmapSheet(geometry: geometry, gridSize: gridSize)
         // The image through the model's intake at the display's longest side, stretched back to its aspect.
         let side = max(geometry.displayWidth, geometry.displayHeight)
@@ -48,7 +48,7 @@ struct HeatmapWriter {
         }
         let display = HeatmapGeometry.resample(square, width: side, height: side, toWidth: geometry.displayWidth,
                                                toHeight: geometry.displayHeight)
-        let plan = HeatmapPanelPlan(tokens: caption.tokens, truncated: caption.truncated, limit: options.heatmapPanels)
+        let plan = HeatmapPanelPlan(tokens: caption.tokens, truncated: caption.truncated, limit: options.panels)
         let maps = (0..<caption.tokens.count).map { Array(caption.attention[($0 * regions)..<(($0 + 1) * regions)]) }
         let sharedTop = maps.prefix(plan.drawn).map(HeatmapOverlay.peak).max() ?? 0
 
@@ -63,7 +63,7 @@ struct HeatmapWriter {
             var file: String? = nil
             if index < plan.drawn {
                 let peak = HeatmapOverlay.peak(maps[index])
-                let top = options.heatmapScale == .shared ? sharedTop : peak
+                let top = options.scale == .shared ? sharedTop : peak
                 let label = sheet.tokenLabel(position: index + 1, token: token, id: id, peak: peak)
                 let panel = sheet.panel(display: display, grid: HeatmapOverlay.normalized(maps[index], by: top),
                                         top: top, label: label)
@@ -74,7 +74,7 @@ struct HeatmapWriter {
             }
             entries.append(TokenEntry(position: index + 1, id: id, token: token, file: file, attention: maps[index]))
         }
-        let scaleWords = options.heatmapScale == .shared
+        let scaleWords = options.scale == .shared
             ? "one colour scale for all maps (0...\(HeatmapSheet.percent(sharedTop)))"
             : "each map's colours run to its own peak"
         let subtitle = String(format: "top result: p=%.4g (log p %.3f), %d tokens%@; grid %dx%d over the %dx%d image; %@",
@@ -92,7 +92,7 @@ struct HeatmapWriter {
             panelWidth: sheet.panelWidth, panelHeight: sheet.panelHeight,
             panelImage: PanelImage(x: sheet.imageX, y: sheet.imageY, width: geometry.displayWidth,
                                    height: geometry.displayHeight),
-            scale: options.heatmapScale.rawValue, sharedTop: options.heatmapScale == .shared ? sharedTop : nil,
+            scale: options.scale.rawValue, sharedTop: options.scale == .shared ? sharedTop : nil,
             drawn: plan.drawn, loop: plan.loop.map { LoopRecord(start: $0.start + 1, period: $0.period) },
             notes: plan.notes, tokens: entries)
         let encoder = JSONEncoder()

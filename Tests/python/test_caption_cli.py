@@ -524,6 +524,12 @@ def test_bad_heatmap_options_are_refused(tmp_path, option, value):
     assert not list(tmp_path.glob("*/*.png"))
 
 
+@pytest.mark.parametrize("option, value", [("--heatmap-panels", 5), ("--heatmap-size", 200), ("--heatmap-scale", "shared")])
+def test_heatmap_options_without_heatmaps_are_refused(option, value):
+    done = caption(option, value, INTAKE / GOOD[0])
+    assert done.returncode != 0 and option in done.stderr and "--heatmaps" in done.stderr, done.stderr
+
+
 def test_rerun_replaces_old_panels_and_same_names_get_separate_folders(tmp_path):
     out = tmp_path / "maps"
     other = tmp_path / "other"
