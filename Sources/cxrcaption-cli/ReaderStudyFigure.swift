@@ -13,7 +13,7 @@ enum ReaderStudyFigure {
             ($0 == ReaderStudyAnalysis.allReaders ? 1 : 0, $0) < ($1 == ReaderStudyAnalysis.allReaders ? 1 : 0, $1)
         }
         let panelWidth = 420, panelHeight = 320, margin = 50, top = 60
-        let width = panels.count * panelWidth + margin, height = panelHeight + top + 70
+        let width = panels.count * panelWidth + margin, height = panelHeight + top + 36
         var canvas = RGBCanvas(width: width, height: height, color: .white)
         BitmapFont.draw("Reader study scores: model vs human (share of cases per score)", on: &canvas, x: margin, y: 12, scale: 2, color: ink)
         // Legend.

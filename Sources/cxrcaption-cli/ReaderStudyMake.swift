@@ -216,7 +216,9 @@ struct ReaderStudyMakeCommand: ParsableCommand {
             "manifest": URL(fileURLWithPath: manifest).lastPathComponent, "split": split,
             "model_cases": modelCases, "human_cases": humanCases,
             "decoding": ["beam": parameters.beamWidth, "max_tokens": parameters.maxTokens,
-                         "length_penalty": parameters.lengthPenalty, "suppress_unknown": parameters.suppressUnknown],
+                         "length_penalty": parameters.lengthPenalty, "suppress_unknown": parameters.suppressUnknown,
+                         // Every field, including decoding options added after this command was written.
+                         "all": String(describing: parameters)],
             "cases": keyCases,
         ]
         try ReaderStudyJSON.data(keyBody).write(to: URL(fileURLWithPath: keyFile))
