@@ -114,9 +114,9 @@ struct ReaderStudyMakeCommand: ParsableCommand {
         var order = Array(studies.indices)
         pick.shuffle(&order)
 
-        try prepareFolder()
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: out + "/images", withIntermediateDirectories: true)
+        // --out must be usable before the model runs; it is created only once every case has its text, so a
+        // bad model or image leaves nothing behind.
+        try checkFolder()
 
         struct Draft {
             var origin: String
@@ -174,6 +174,13 @@ struct ReaderStudyMakeCommand: ParsableCommand {
             progress.update(done: index + 1, failed: 0)
         }
         progress.finish()
+
+        try prepareFolder()
+        do {
+            try FileManager.default.createDirectory(atPath: out + "/images", withIntermediateDirectories: true)
+        } catch {
+            throw ReaderStudyError("cannot create \(out)/images: \(error.localizedDescription)")
+        }
 
         var shuffle = ReaderStudyRandom(seed: seed, stream: 2)
         shuffle.shuffle(&drafts)
@@ -235,18 +242,27 @@ struct ReaderStudyMakeCommand: ParsableCommand {
     }
 
     /// --out must be absent or an empty folder: a packet never mixes with an earlier one's files.
-    private func prepareFolder() throws {
+    private func checkFolder() throws {
         let fm = FileManager.default
         var isFolder: ObjCBool = false
-        if fm.fileExists(atPath: out, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw ReaderStudyError("--out \(out) exists and is not a folder") }
-            let contents = try fm.contentsOfDirectory(atPath: out)
-            guard contents.isEmpty else {
-                throw ReaderStudyError("--out \(out) is not empty (\(contents.count) entries); choose a new folder")
-            }
-        } else {
+        guard fm.fileExists(atPath: out, isDirectory: &isFolder) else { return }
+        guard isFolder.boolValue else { throw ReaderStudyError("--out \(out) exists and is not a folder") }
+        let contents: [String]
+        do {
+            contents = try fm.contentsOfDirectory(atPath: out)
+        } catch {
+            throw ReaderStudyError("cannot list --out \(out): \(error.localizedDescription)")
+        }
+        guard contents.isEmpty else {
+            throw ReaderStudyError("--out \(out) is not empty (\(contents.count) entries); choose a new folder")
+        }
+    }
+
+    private func prepareFolder() throws {
+        try checkFolder()
+        if !FileManager.default.fileExists(atPath: out) {
             do {
-                try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             } catch {
                 throw ReaderStudyError("cannot create --out \(out): \(error.localizedDescription)")
             }

@@ -164,3 +164,8 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path):
     assert done.returncode != 0 and "--model-cases 0" in done.stderr
     done = run_cli(*base, "--model-cases", 1, "--human-cases", 1, "--out", tmp_path / "p5", "--split", "val")
     assert done.returncode != 0 and "val" in done.stderr
+    bad = ["reader-study", "make", "--model", tmp_path / "missing.safetensors", "--manifest", manifest,
+           "--seed", 1, "--quiet", "--model-cases", 1, "--human-cases", 1, "--out", tmp_path / "p6"]
+    done = run_cli(*bad)
+    assert done.returncode != 0 and "missing.safetensors" in done.stderr
+    assert not (tmp_path / "p6").exists(), "a failed run leaves no packet folder behind"
