@@ -101,6 +101,19 @@ def test_score_ten_cases_by_keyboard_reload_and_export(browser, tmp_path):
     assert image.get_attribute("style") != fitted
     press("f")
     assert image.get_attribute("style") == fitted
+    # Dragging pans (the image moves with the pointer); the wheel zooms.
+    ActionChains(driver).move_to_element(driver.find_element(By.ID, "viewer")).click_and_hold() \
+        .move_by_offset(40, 25).release().perform()
+    panned = driver.execute_script("return getComputedStyle(arguments[0]).transform", image)
+    press("f")
+    fitted_matrix = driver.execute_script("return getComputedStyle(arguments[0]).transform", image)
+    dx = [float(v) for v in panned[7:-1].split(",")][4] - [float(v) for v in fitted_matrix[7:-1].split(",")][4]
+    assert dx == pytest.approx(40, abs=1)
+    # Nothing is fetched from a network: the page's policy lets the browser load only its own files.
+    urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(u.startswith("file://") for u in urls), urls
+    policy = driver.find_element(By.CSS_SELECTOR, 'meta[http-equiv="Content-Security-Policy"]').get_attribute("content")
+    assert "default-src 'none'" in policy and "connect-src" not in policy
     slider = driver.find_element(By.ID, "window")
     driver.execute_script("arguments[0].value = 0.5; arguments[0].dispatchEvent(new Event('input'))", slider)
     assert driver.find_element(By.ID, "wl-r").get_attribute("slope") == "2.0000"
