@@ -100,8 +100,8 @@ struct CaptionCommand: ParsableCommand {
     }
 
     func run() throws {
-        let parameters = try decoding.parameters(beamWidth: beam, maxResults: results,
-                                                 returnAttention: heatmaps != nil)
+        let requested = try decoding.parameters(beamWidth: beam, maxResults: results,
+                                                returnAttention: heatmaps != nil)
 
         let inputs = ImageInputs(arguments: images, recursive: recursive)
         for folder in inputs.emptyFolders {
@@ -115,6 +115,7 @@ struct CaptionCommand: ParsableCommand {
         // Fail now, not after the run, when an output cannot be written.
         let lines = try jsonl.map { try JSONLinesWriter(path: $0) }
         let captionModel = try CaptionModel(contentsOfFile: model)
+        let parameters = try decoding.applyingModelDefaults(to: requested, of: captionModel)
         var heatmapWriter = try heatmaps.map {
             do { return try HeatmapWriter(directory: $0, model: captionModel, options: heatmapOptions) } catch {
                 throw CaptionRunError("cannot create the --heatmaps folder \($0): \(error.localizedDescription)")

@@ -205,7 +205,7 @@ struct ReaderStudyMakeCommand: ParsableCommand {
         let casesBody: [String: Any] = ["format": ReaderStudyFormat.packet, "title": title,
                                         "rubric": ReaderStudyRubric.json, "cases": packetCases]
         // The packet's id: a digest of what readers see, so scores can be matched to their key.
-        let packetID = String(SHA256Digest.of(try ReaderStudyJSON.data(casesBody)).prefix(16))
+        let packetID = String(SHA256.hex(of: [UInt8](try ReaderStudyJSON.data(casesBody))).prefix(16))
         var packet = casesBody
         packet["packet"] = packetID
         let packetData = try ReaderStudyJSON.data(packet)
@@ -219,7 +219,7 @@ struct ReaderStudyMakeCommand: ParsableCommand {
         }
         let keyBody: [String: Any] = [
             "format": ReaderStudyFormat.key, "packet": packetID, "seed": seed,
-            "model": ["file": URL(fileURLWithPath: model).lastPathComponent, "sha256": try SHA256Digest.ofFile(model)],
+            "model": ["file": URL(fileURLWithPath: model).lastPathComponent, "sha256": try modelHash()],
             "manifest": URL(fileURLWithPath: manifest).lastPathComponent, "split": split,
             "model_cases": modelCases, "human_cases": humanCases,
             "decoding": ["beam": parameters.beamWidth, "max_tokens": parameters.maxTokens,
@@ -231,6 +231,14 @@ struct ReaderStudyMakeCommand: ParsableCommand {
         try ReaderStudyJSON.data(keyBody).write(to: URL(fileURLWithPath: keyFile))
         print("packet \(packetID): \(drafts.count) cases (\(modelCases) model, \(humanCases) human) in \(out); open \(out)/index.html")
         print("key: \(keyFile) (keep it from the readers until every score is in)")
+    }
+
+    private func modelHash() throws -> String {
+        do {
+            return try SHA256.hex(ofFile: model)
+        } catch {
+            throw ReaderStudyError("cannot read --model \(model) to compute its SHA-256: \(error)")
+        }
     }
 
     private func readImage(_ entry: EvalManifestEntry) throws -> DecodedImage {
