@@ -354,8 +354,12 @@ typedef struct cxr_generate_params {
      * min(beam_width + distinct_extra_beam, CXR_MAX_BEAM_WIDTH)); 0 ..= CXR_MAX_BEAM_WIDTH; 0 only drops
      * duplicates. Used only with distinct_results. Default 9. */
     int32_t distinct_extra_beam;
-    /* Reserved for a later release: must be 0. */
-    int32_t reserved0;
+    /* Non-zero: the decoding settings the model recommends (its `generation` metadata, docs/WEIGHTS.md:
+     * max_tokens, length_penalty, suppress_unknown, no_repeat_ngram_size, distinct_results,
+     * distinct_extra_beam) replace the fields of those names; fields it does not name keep this struct's
+     * values, and so do beam_width, max_results, return_attention and n_threads. No effect with a model
+     * that recommends nothing. Default 0: the published plain beam search. */
+    int32_t use_model_defaults;
 } cxr_generate_params;
 
 /* Fills *params with the defaults (documented per field) and sets params->struct_size = struct_size. Pass

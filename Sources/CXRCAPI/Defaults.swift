@@ -37,7 +37,7 @@ enum Defaults {
         params.no_repeat_ngram_size = Int32(swift.noRepeatNgramSize)
         params.distinct_results = swift.distinctResults ? 1 : 0
         params.distinct_extra_beam = Int32(swift.distinctExtraBeam)
-        params.reserved0 = 0
+        params.use_model_defaults = 0
         return params
     }
 

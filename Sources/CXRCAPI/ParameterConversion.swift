@@ -1,5 +1,6 @@
 import CCXRCAPI
 import CXRDecoding
+import CXRKit
 
 /// A caller's `cxr_generate_params` as the core takes it: the Swift parameters and the abort callback as a
 /// closure. Only the struct is checked here (NULL means the defaults; `struct_size`); every range is the
@@ -7,8 +8,8 @@ import CXRDecoding
 struct CallerParameters {
     let parameters: GenerationParameters
     let shouldAbort: (() -> Bool)?
-    /// `reserved0`, which `cxr_generate` requires to be 0 (`cxr_findings` ignores every field but two).
-    let reserved0: Int32
+    /// `use_model_defaults`: apply the model's recommended settings (`CaptionModel.recommendedGeneration`).
+    let useModelDefaults: Bool
 
     init(_ pointer: UnsafePointer<cxr_generate_params>?) throws {
         let params = try pointer.map {
@@ -25,7 +26,7 @@ struct CallerParameters {
         parameters.noRepeatNgramSize = Int(params.no_repeat_ngram_size)
         parameters.distinctResults = params.distinct_results != 0
         parameters.distinctExtraBeam = Int(params.distinct_extra_beam)
-        reserved0 = params.reserved0
+        useModelDefaults = params.use_model_defaults != 0
         self.parameters = parameters
         if let callback = params.abort_callback {
             let userData = params.abort_user_data
@@ -35,11 +36,8 @@ struct CallerParameters {
         }
     }
 
-    /// Throws `CXR_E_INVALID_ARGUMENT` unless the reserved field is 0, so a later release can give it a meaning.
-    func checkReserved() throws {
-        guard reserved0 == 0 else {
-            throw CAPIFailure(CXR_E_INVALID_ARGUMENT,
-                              "cxr_generate_params reserved0 \(reserved0) is not 0 (it is reserved for a later release)")
-        }
+    /// The parameters a call on `model` runs with: the model's recommended settings applied when asked for.
+    func parameters(for model: CaptionModel) -> GenerationParameters {
+        useModelDefaults ? parameters.applying(model.recommendedGeneration) : parameters
     }
 }

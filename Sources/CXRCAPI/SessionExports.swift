@@ -41,9 +41,7 @@ public func exportedGenerate(_ session: OpaquePointer?, _ image: UnsafePointer<c
         let session = try SessionHandle.from(session)
         session.clearResults()  // also when the arguments are rejected: a failed call leaves no results
         let image = try CallerImage(image)
-        let parameters = try CallerParameters(params)
-        try parameters.checkReserved()
-        try session.generate(image, parameters)
+        try session.generate(image, try CallerParameters(params))
     }
 }
 

@@ -63,16 +63,16 @@ final class SessionHandle {
     /// Releases the previous results first, so that a failed call leaves none.
     func generate(_ image: CallerImage, _ parameters: CallerParameters) throws {
         clearResults()
+        let effective = parameters.parameters(for: model.model)
         let captions = try session.generate(pixels: image.pixels, image: image.descriptor,
-                                            parameters: parameters.parameters,
-                                            shouldAbort: parameters.shouldAbort)
-        guard captions.count <= parameters.parameters.maxResults else {
+                                            parameters: effective, shouldAbort: parameters.shouldAbort)
+        guard captions.count <= effective.maxResults else {
             throw CAPIFailure.internalError(
-                "generate returned \(captions.count) results for max_results \(parameters.parameters.maxResults)")
+                "generate returned \(captions.count) results for max_results \(effective.maxResults)")
         }
         let regionCount = model.model.config.regionCount
         results = try captions.map { try StoredResult($0, regionCount: regionCount) }
-        distinct = CaptionText.distinctComplete(captions, wanted: parameters.parameters.maxResults,
+        distinct = CaptionText.distinctComplete(captions, wanted: effective.maxResults,
                                                 join: model.model.vocabulary.join)
     }
 

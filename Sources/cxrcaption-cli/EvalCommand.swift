@@ -103,14 +103,15 @@ struct EvalCommand: ParsableCommand {
             studies = EvalStudy.group(entries)
         }
 
-        let parameters = try decoding.parameters(beamWidth: max(beam ?? bestOf, bestOf), maxResults: bestOf,
-                                                 returnAttention: attention, resultsOption: "--best-of")
+        let requested = try decoding.parameters(beamWidth: max(beam ?? bestOf, bestOf), maxResults: bestOf,
+                                                returnAttention: attention, resultsOption: "--best-of")
 
         // Fail now, not after the whole run, when the per-image file cannot be written.
         if let output, !FileManager.default.createFile(atPath: output, contents: nil) {
             throw EvalError("cannot write --output \(output)")
         }
         let captionModel = try CaptionModel(contentsOfFile: model)
+        let parameters = try decoding.applyingModelDefaults(to: requested, of: captionModel, resultsOption: "--best-of")
         let session = try CaptionSession(model: captionModel)
         let progress = ProgressReporter(total: entries.count, label: "eval",
                                         style: .automatic(quiet: quiet))

@@ -42,6 +42,9 @@ struct EvalSummary {
             ("beam", .int(parameters.beamWidth)), ("best_of", .int(bestOf)), ("max_tokens", .int(parameters.maxTokens)),
             ("length_penalty", .double(parameters.lengthPenalty)),
             ("suppress_unknown", .bool(parameters.suppressUnknown)),
+            ("no_repeat_ngram_size", .int(parameters.noRepeatNgramSize)),
+            ("distinct_results", .bool(parameters.distinctResults)),
+            ("distinct_extra_beam", .int(parameters.distinctExtraBeam)),
             ("images", .int(outcomes.count)), ("studies", .int(studies.count)), ("scored", .int(scoredCount)),
             ("unscored_studies", .int(studies.count - scoredCount)), ("failures", .int(failures.count)),
             ("failed", .array(failed)), ("views", views),
@@ -67,7 +70,9 @@ struct EvalSummary {
                 .joined(separator: ", "),
             "decoding: beam \(parameters.beamWidth), best-of \(bestOf), max tokens \(parameters.maxTokens)"
                 + (parameters.lengthPenalty != 0 ? ", length penalty \(parameters.lengthPenalty)" : "")
-                + (parameters.suppressUnknown ? ", <nou> suppressed" : ""),
+                + (parameters.suppressUnknown ? ", <nou> suppressed" : "")
+                + (parameters.noRepeatNgramSize > 0 ? ", no repeated \(parameters.noRepeatNgramSize)-grams" : "")
+                + (parameters.distinctResults ? ", distinct (extra beam \(parameters.distinctExtraBeam))" : ""),
             String(format: "time: %@ (%.2f s/image)", ProgressReporter.clock(seconds), secondsPerImage),
         ]
         if let report {

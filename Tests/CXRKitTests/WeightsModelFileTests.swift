@@ -1,6 +1,8 @@
 import XCTest
 @testable import CXRKit
+@testable import CXRDecoding
 @testable import CXRDenseNet
+@testable import CXRModel
 @testable import CXRWeights
 
 final class WeightsModelFileTests: XCTestCase {
@@ -184,6 +186,48 @@ final class WeightsModelFileTests: XCTestCase {
         XCTAssertEqual(model.metadata("version"), "3")
         XCTAssertEqual(model.metadata("format"), "cxrcaption/1")
         XCTAssertNil(model.metadata("license"))
+    }
+
+    func testGenerationMetadataIsRecommendedNotApplied() throws {
+        var tiny = TinyModel()
+        tiny.setMetadata("generation", #"{"no_repeat_ngram_size":3,"distinct_results":true,"distinct_extra_beam":6,"length_penalty":0.5,"max_tokens":40,"suppress_unknown":true,"top_k":5}"#)
+        let model = try tiny.captionModel()
+        var expected = RecommendedGeneration()
+        expected.noRepeatNgramSize = 3
+        expected.distinctResults = true
+        expected.distinctExtraBeam = 6
+        expected.lengthPenalty = 0.5
+        expected.maxTokens = 40
+        expected.suppressUnknown = true
+        XCTAssertEqual(model.recommendedGeneration, expected)
+        XCTAssertTrue(try tiny.load().problems.contains("unknown metadata generation key \"top_k\" (ignored)"))
+        // applying replaces what it names and keeps the rest (beam width, results, attention, threads)
+        var caller = GenerationParameters()
+        caller.beamWidth = 5
+        caller.noRepeatNgramSize = 2
+        let applied = caller.applying(model.recommendedGeneration)
+        XCTAssertEqual([applied.beamWidth, applied.maxResults, applied.noRepeatNgramSize, applied.distinctExtraBeam,
+                        applied.maxTokens], [5, 3, 3, 6, 40])
+        XCTAssertTrue(applied.distinctResults && applied.suppressUnknown)
+        XCTAssertEqual(applied.lengthPenalty, 0.5)
+        XCTAssertEqual(GenerationParameters().applying(RecommendedGeneration()), GenerationParameters())
+        XCTAssertTrue(try TinyModel().captionModel().recommendedGeneration.isEmpty)
+    }
+
+    func testBadGenerationMetadataIsNamed() {
+        for (value, message) in [
+            ("[]", "metadata generation is array, expected an object"),
+            ("{", "metadata generation is not valid JSON"),
+            (#"{"no_repeat_ngram_size":"3"}"#, "metadata generation no_repeat_ngram_size is string, expected an integer"),
+            (#"{"distinct_results":1}"#, "metadata generation distinct_results is integer, expected true or false"),
+            (#"{"length_penalty":null}"#, "metadata generation length_penalty is null, expected a number"),
+            (#"{"no_repeat_ngram_size":-1}"#, "metadata generation is out of range: noRepeatNgramSize -1 is outside"),
+            (#"{"max_tokens":0}"#, "metadata generation is out of range: maxTokens 0 is outside 1...1024"),
+        ] {
+            var tiny = TinyModel()
+            tiny.setMetadata("generation", value)
+            assertCXRError(.invalidModel, message) { try tiny.captionModel() }
+        }
     }
 
     func testLoadsFromPath() throws {

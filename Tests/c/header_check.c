@@ -38,7 +38,7 @@ CXR_CHECK(params_abort_user_data, offsetof(cxr_generate_params, abort_user_data)
 CXR_CHECK(params_no_repeat_ngram_size, offsetof(cxr_generate_params, no_repeat_ngram_size) == 56);
 CXR_CHECK(params_distinct_results, offsetof(cxr_generate_params, distinct_results) == 60);
 CXR_CHECK(params_distinct_extra_beam, offsetof(cxr_generate_params, distinct_extra_beam) == 64);
-CXR_CHECK(params_reserved0, offsetof(cxr_generate_params, reserved0) == 68);
+CXR_CHECK(params_use_model_defaults, offsetof(cxr_generate_params, use_model_defaults) == 68);
 
 CXR_CHECK(info_size, sizeof(struct cxr_model_info) == 48);
 CXR_CHECK(info_format_version, offsetof(struct cxr_model_info, format_version) == 4);

@@ -457,7 +457,7 @@ static void test_struct_sizes(void) {
               && params.max_tokens == 60 && params.length_penalty == 0 && params.suppress_unknown == 0
               && params.return_attention == 1 && params.n_threads == 0 && params.abort_callback == NULL
               && params.abort_user_data == NULL && params.no_repeat_ngram_size == 0 && params.distinct_results == 0
-              && params.distinct_extra_beam == 9 && params.reserved0 == 0,
+              && params.distinct_extra_beam == 9 && params.use_model_defaults == 0,
           "cxr_generate_params defaults");
     CHECK_OK(cxr_model_info_init(&model_info, sizeof model_info));
     CHECK(model_info.struct_size == sizeof model_info && model_info.vocab_size == 0, "cxr_model_info defaults");
@@ -769,7 +769,6 @@ static void test_bad_params(cxr_session *session, const cxr_image *image) {
     BAD_PARAMS("distinct_extra_beam 65", "distinct_extra_beam", CXR_E_INVALID_ARGUMENT,
                params.distinct_extra_beam = CXR_MAX_BEAM_WIDTH + 1);
     BAD_PARAMS("distinct_extra_beam -1", "distinct_extra_beam", CXR_E_INVALID_ARGUMENT, params.distinct_extra_beam = -1);
-    BAD_PARAMS("reserved0 1", "reserved0", CXR_E_INVALID_ARGUMENT, params.reserved0 = 1);
     float probabilities[64];
     cxr_generate_params_init(&params, sizeof params);
     params.n_threads = -2;

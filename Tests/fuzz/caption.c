@@ -112,7 +112,8 @@ static void check_results(const cxr_generate_params *params) {
     FUZZ_REQUIRE(distinct == 0 || distinct == 1, "cxr_result_distinct %d", distinct);
     FUZZ_REQUIRE(count == most || distinct == 0, "distinct %d with %d of %d results", distinct, count, most);
     // no_repeat_ngram_size n: no n-gram occurs twice in any result (docs/DECODING.md, rule 2a).
-    int32_t n = params ? params->no_repeat_ngram_size : 0;
+    // (Unless the model's recommended settings may have replaced it.)
+    int32_t n = params && !params->use_model_defaults ? params->no_repeat_ngram_size : 0;
     for (int32_t index = 0; n >= 1 && index < count; index++) {
         int32_t tokens = 0;
         const int32_t *ids = NULL;
@@ -170,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         params.abort_user_data = &state;
     }
     uint8_t params_struct = fuzz_u8(&bytes);
-    // Fields appended after 0.1.0: the no-repeat n-gram size, the distinct search, the reserved field.
+    // Fields appended after 0.1.0: the no-repeat n-gram size, the distinct search, the model's defaults.
     uint8_t repetition = fuzz_u8(&bytes);
     params.no_repeat_ngram_size = repetition < 200 ? repetition % 5
                                                    : (int32_t[]){-1, CXR_MAX_TOKENS, CXR_MAX_TOKENS + 1, INT32_MIN, 60}[repetition % 5];
@@ -178,8 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     params.distinct_results = distinct & 1 ? (distinct & 2 ? 1 : -3) : 0;
     params.distinct_extra_beam = distinct < 240 ? (distinct >> 2) % 12
                                                 : (int32_t[]){-1, CXR_MAX_BEAM_WIDTH, CXR_MAX_BEAM_WIDTH + 1, 0}[distinct % 4];
-    uint8_t reserved = fuzz_u8(&bytes);
-    params.reserved0 = reserved >= 250 ? reserved - 249 : 0;
+    uint8_t model_defaults = fuzz_u8(&bytes);
+    params.use_model_defaults = model_defaults < 128 ? 0 : model_defaults < 250 ? 1 : (int32_t)model_defaults - 260;
 
     // struct_size: almost always right; sometimes one the library must refuse.
     static const uint32_t wrong_sizes[] = {0, 4, 8, 12, 1u << 20};

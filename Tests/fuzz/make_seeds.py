@@ -63,7 +63,7 @@ def model_seeds() -> None:
 def caption_seeds() -> None:
     """caption.c reads: format, width, height, rows, bits, photometric, slope/intercept selectors, window,
     image struct, beam, results, tokens, length-penalty selector, flags, abort, params struct, no-repeat
-    n-gram, distinct, reserved, pixels."""
+    n-gram, distinct, use-model-defaults, pixels."""
     out = CORPUS / "caption"
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(11)

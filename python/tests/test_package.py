@@ -1,5 +1,6 @@
 """Tests of the cxrcaption package over libcxrcaption.so (the golden test model: input 64, 2 x 2 attention)."""
 import ctypes
+import json
 import math
 import os
 import re
@@ -260,3 +261,48 @@ def test_repetition_control_and_distinct_results(session, gray):
     with pytest.raises(CXRError):
         session.generate(gray, beam_width=0)
     assert session.last_distinct() is False  # a failed call holds no results
+
+
+def with_metadata(path, key, value) -> bytes:
+    """The bytes of the safetensors file at `path` with `__metadata__[key] = value` (header rewritten)."""
+    data = open(path, "rb").read()
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    header["__metadata__"][key] = value
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    return len(encoded).to_bytes(8, "little") + encoded + data[8 + length:]
+
+
+def test_model_defaults_apply_unless_switched_off_or_overridden(model_path, gray):
+    plain_model = Model(model_path)
+    assert plain_model.generation == {}
+    settings = {"no_repeat_ngram_size": 1, "distinct_results": True, "distinct_extra_beam": 6, "top_k": 4}
+    recommending = Model(data=with_metadata(model_path, "generation", json.dumps(settings)))
+    assert recommending.generation == {"no_repeat_ngram_size": 1, "distinct_results": True, "distinct_extra_beam": 6}
+    def key(results):
+        return [(r.text, r.tokens, r.score) for r in results]
+
+    with recommending.session() as session, plain_model.session() as plain:
+        applied = session.generate(gray)
+        for result in applied:
+            assert len(set(result.tokens)) == len(result.tokens)  # n = 1: no token twice
+        assert key(applied) == key(plain.generate(gray, no_repeat_ngram_size=1, distinct_results=True,
+                                                  distinct_extra_beam=6))
+        assert key(session.generate(gray, use_model_defaults=False)) == key(plain.generate(gray))
+        overridden = session.generate(gray, no_repeat_ngram_size=0)  # a keyword given wins over the model
+        assert key(overridden) == key(plain.generate(gray, distinct_results=True, distinct_extra_beam=6))
+        # The C switch itself: use_model_defaults = 1 replaces the fields the model names.
+        from cxrcaption import _capi
+        from cxrcaption._image import describe
+        image, owner = describe(gray)
+        params, _ = session._params(no_repeat_ngram_size=0, distinct_results=False)
+        params.use_model_defaults = 1
+        _capi.check(_capi.library().cxr_generate(session._require(), ctypes.byref(image), ctypes.byref(params)))
+        assert key([session._result(i) for i in range(session.result_count())]) == key(applied)
+        params.use_model_defaults = 0
+        _capi.check(_capi.library().cxr_generate(session._require(), ctypes.byref(image), ctypes.byref(params)))
+        assert key([session._result(i) for i in range(session.result_count())]) == key(plain.generate(gray))
+        del owner
+    with pytest.raises(CXRError, match="generation"):
+        Model(data=with_metadata(model_path, "generation", '{"no_repeat_ngram_size": -1}'))

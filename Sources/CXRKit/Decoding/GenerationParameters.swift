@@ -1,3 +1,5 @@
+import CXRModel
+
 /// Options for one `generate` call (the C layer's `cxr_generate_params`).
 public struct GenerationParameters: Equatable, Sendable {
     /// Beam width k, in `beamWidthRange`.
@@ -26,4 +28,19 @@ public struct GenerationParameters: Equatable, Sendable {
     public var threads: Int = 0
 
     public init() {}
+}
+
+extension GenerationParameters {
+    /// These parameters with every setting `recommended` names replaced by its value (what
+    /// `use_model_defaults` does); the others, beam width and result count included, stay as they are.
+    public func applying(_ recommended: RecommendedGeneration) -> GenerationParameters {
+        var parameters = self
+        if let value = recommended.maxTokens { parameters.maxTokens = value }
+        if let value = recommended.lengthPenalty { parameters.lengthPenalty = value }
+        if let value = recommended.suppressUnknown { parameters.suppressUnknown = value }
+        if let value = recommended.noRepeatNgramSize { parameters.noRepeatNgramSize = value }
+        if let value = recommended.distinctResults { parameters.distinctResults = value }
+        if let value = recommended.distinctExtraBeam { parameters.distinctExtraBeam = value }
+        return parameters
+    }
 }

@@ -1,3 +1,4 @@
+import CXRDecoding
 import CXRModel
 import CXRSupport
 
@@ -53,7 +54,18 @@ public final class CaptionModel: Sendable {
             throw CXRError.invalidModel("the decoder has \(decoder.vocabularySize) tokens, the vocabulary "
                                         + "\(vocabulary.count)")
         }
+        recommendedGeneration = loaded.description.generation
+        // The recommended settings must be ones a search accepts (GenerationParameters owns the ranges).
+        do {
+            try GenerationParameters().applying(recommendedGeneration).validate()
+        } catch let error as CXRError {
+            throw CXRError.invalidModel("metadata generation is out of range: \(error.message)")
+        }
     }
+
+    /// The decoding settings the file recommends (`generation` metadata, docs/WEIGHTS.md); empty when it has
+    /// none. `GenerationParameters.applying(_:)` applies them; nothing applies them unasked.
+    public let recommendedGeneration: RecommendedGeneration
 
     public var hasFindingsHead: Bool { findingsHead != nil }
 

@@ -99,7 +99,7 @@ class GenerateParams(ctypes.Structure):
                 ("abort_callback", ABORT_CALLBACK), ("abort_user_data", ctypes.c_void_p),
                 # appended after 0.1.0 (whose struct_size is 56)
                 ("no_repeat_ngram_size", ctypes.c_int32), ("distinct_results", ctypes.c_int32),
-                ("distinct_extra_beam", ctypes.c_int32), ("reserved0", ctypes.c_int32)]
+                ("distinct_extra_beam", ctypes.c_int32), ("use_model_defaults", ctypes.c_int32)]
 
 
 MODEL_INFO_FIELDS = ("format_version", "vocab_size", "input_size", "input_channels", "has_findings_head",
@@ -150,6 +150,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "cxr_model_info": (status, [c.c_void_p, P(ModelInfo)]),
         "cxr_model_label": (status, [c.c_void_p, c.c_int32, P(c.c_char_p)]),
         "cxr_model_token": (status, [c.c_void_p, c.c_int32, P(c.c_char_p)]),
+        "cxr_model_metadata": (status, [c.c_void_p, c.c_char_p, P(c.c_char_p)]),
         "cxr_image_init": (status, [P(Image), c.c_uint32]),
         "cxr_generate_params_init": (status, [P(GenerateParams), c.c_uint32]),
         "cxr_session_create": (status, [c.c_void_p, P(c.c_void_p)]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
@@ -49,6 +50,10 @@ class Result:
 
 
 _Self = TypeVar("_Self", bound="_Handle")
+
+#: The settings a model's `generation` metadata may recommend, with the library's defaults (cxr_generate_params).
+GENERATION_KEYS = {"max_tokens": 60, "length_penalty": 0.0, "suppress_unknown": False, "no_repeat_ngram_size": 0,
+                   "distinct_results": False, "distinct_extra_beam": 9}
 
 
 class _Handle:
@@ -116,6 +121,15 @@ class Model(_Handle):
         self.labels = [self._string(lib.cxr_model_label, i) for i in range(raw.label_count)]
         # The token strings, read once: Result.words needs them, also after close() (a session outlives it).
         self._vocabulary = [self._string(lib.cxr_model_token, i) for i in range(raw.vocab_size)]
+        #: The decoding settings the file recommends (its `generation` metadata, docs/WEIGHTS.md), e.g.
+        #: {"no_repeat_ngram_size": 3, "distinct_results": True}; {} when it has none. Session.generate applies
+        #: them unless use_model_defaults=False; keywords given explicitly win.
+        self.generation: Dict[str, Any] = {}
+        text = ctypes.c_char_p()
+        check(lib.cxr_model_metadata(self._handle, b"generation", ctypes.byref(text)))
+        if text.value is not None:  # the library validated it when loading
+            settings = json.loads(text.value.decode("utf-8"))
+            self.generation = {k: v for k, v in settings.items() if k in GENERATION_KEYS}
 
     def _string(self, function: Any, index: int) -> str:
         out = ctypes.c_char_p()
@@ -251,10 +265,11 @@ class Session(_Handle):
                  bits_stored: Optional[int] = None, photometric: Union[Photometric, int, str, None] = None,
                  rescale: Optional[NumberPair] = None, window: Optional[NumberPair] = None,
                  use_window: bool = True, max_pixels: Optional[int] = MAX_IMAGE_PIXELS, beam_width: int = 3,
-                 max_results: Optional[int] = None, max_tokens: int = 60, length_penalty: float = 0.0,
-                 suppress_unknown: bool = False, return_attention: bool = True, n_threads: int = 0,
-                 should_abort: Optional[AbortCheck] = None, no_repeat_ngram_size: int = 0,
-                 distinct_results: bool = False, distinct_extra_beam: int = 9) -> List[Result]:
+                 max_results: Optional[int] = None, max_tokens: Optional[int] = None,
+                 length_penalty: Optional[float] = None, suppress_unknown: Optional[bool] = None,
+                 return_attention: bool = True, n_threads: int = 0, should_abort: Optional[AbortCheck] = None,
+                 no_repeat_ngram_size: Optional[int] = None, distinct_results: Optional[bool] = None,
+                 distinct_extra_beam: Optional[int] = None, use_model_defaults: bool = True) -> List[Result]:
         """Captions an image: up to `max_results` (default `beam_width`) results, best first.
 
         `pixels` and the image keywords: see Session. Generation keywords (cxr_generate_params):
@@ -264,7 +279,10 @@ class Session(_Handle):
         `no_repeat_ngram_size` (n >= 1: no n-gram occurs twice in a result; 0 = off, 0 ... MAX_TOKENS),
         `distinct_results` (results whose texts differ after normalizing case, whitespace and punctuation,
         searching with up to `distinct_extra_beam` more beams, 0 ... MAX_BEAM_WIDTH; `last_distinct()` says
-        whether max_results of them were found).
+        whether max_results of them were found). Of these six, a keyword left at None takes the model's
+        recommended value (Model.generation) when `use_model_defaults` is true (the default), else the
+        library's default (max_tokens 60, length_penalty 0, suppress_unknown False, no_repeat_ngram_size 0,
+        distinct_results False, distinct_extra_beam 9: the published plain beam search).
         `should_abort` is polled during the call; returning True (or raising) stops it with
         CXRError(Status.ABORTED); the session stays usable.
 
@@ -274,9 +292,16 @@ class Session(_Handle):
         image, owner = describe(pixels, width=width, height=height, format=format, row_bytes=row_bytes,
                                 bits_stored=bits_stored, photometric=photometric, rescale=rescale,
                                 window=window, use_window=use_window, max_pixels=max_pixels)
-        params, callback = self._params(beam_width, max_results, max_tokens, length_penalty, suppress_unknown,
-                                        return_attention, n_threads, should_abort, no_repeat_ngram_size,
-                                        distinct_results, distinct_extra_beam)
+        given = {"max_tokens": max_tokens, "length_penalty": length_penalty, "suppress_unknown": suppress_unknown,
+                 "no_repeat_ngram_size": no_repeat_ngram_size, "distinct_results": distinct_results,
+                 "distinct_extra_beam": distinct_extra_beam}
+        recommended = self.model.generation if flag("use_model_defaults", use_model_defaults) else {}
+        chosen = {key: value if value is not None else recommended.get(key, GENERATION_KEYS[key])
+                  for key, value in given.items()}
+        params, callback = self._params(beam_width, max_results, chosen["max_tokens"], chosen["length_penalty"],
+                                        chosen["suppress_unknown"], return_attention, n_threads, should_abort,
+                                        chosen["no_repeat_ngram_size"], chosen["distinct_results"],
+                                        chosen["distinct_extra_beam"])
         check(library().cxr_generate(self._require(), ctypes.byref(image), ctypes.byref(params)))
         del owner, callback
         return [self._result(i) for i in range(self.result_count())]

@@ -26,6 +26,8 @@ package struct ModelDescription: Sendable {
     /// Non-fatal problems in the metadata (unknown keys, duplicate tokens, tokenizer/join disagreement).
     package var problems: [String]
     package var tensors: ModelTensorSummary
+    /// The `generation` metadata's recommended decoding settings (empty when the file has none).
+    package var generation = RecommendedGeneration()
 }
 
 /// The networks of a loaded model: what `CaptionModel` is made of.
@@ -68,7 +70,7 @@ package struct ModelFile: Sendable {
         description = ModelDescription(config: metadata.config, vocabulary: metadata.vocabulary,
                                        labels: metadata.labels ?? [], formatVersion: metadata.formatVersion,
                                        metadata: tensors.layout.metadata, problems: metadata.problems,
-                                       tensors: summary)
+                                       tensors: summary, generation: metadata.generation)
         self.tensors = tensors
     }
 

@@ -5,7 +5,8 @@ package struct ModelMetadata: Sendable {
     package static let formatVersion = "cxrcaption/1"
     static let largestVocabulary = 1_000_000
     static let largestLabelCount = 100_000
-    static let knownKeys = Set(["format", "config", "vocab", "special_tokens", "join", "labels", "tokenizer"])
+    static let knownKeys = Set(["format", "config", "vocab", "special_tokens", "join", "labels", "tokenizer",
+                                "generation"])
         .union(describingKeys)
     /// Free-text keys that describe the model to people (docs/WEIGHTS.md): what a viewer shows beside the
     /// results, what a DICOM report cites.
@@ -18,6 +19,8 @@ package struct ModelMetadata: Sendable {
     package var vocabulary: Vocabulary
     /// nil when the file has no `labels` key (no findings head).
     package var labels: [String]?
+    /// The optional `generation` metadata: recommended decoding settings (empty when absent).
+    package var generation = RecommendedGeneration()
     /// Non-fatal findings: unknown keys, duplicate tokens, a tokenizer that disagrees with the join rule.
     package var problems: [String]
 
@@ -103,10 +106,17 @@ package struct ModelMetadata: Sendable {
             labels = names
         }
 
+        var generation = RecommendedGeneration()
+        if let text = value("generation") {
+            let (settings, generationProblems) = try RecommendedGeneration.parse(text)
+            generation = settings
+            problems += generationProblems
+        }
+
         let vocabulary = Vocabulary(tokens: tokens, padID: special.pad, startID: special.start, endID: special.end,
                                     unknownID: special.nou, join: join)
         return ModelMetadata(formatVersion: format, config: config, vocabulary: vocabulary, labels: labels,
-                             problems: problems)
+                             generation: generation, problems: problems)
     }
 
     private static func stringArray(_ value: JSONValue, key: String, limit: Int) throws -> [String] {
