@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import Synchronization
 import XCTest
 @testable import CXRDecoding
 @testable import CXRDenseNet
@@ -40,6 +42,38 @@ final class KernelWorkerPoolTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 3) { caller in
             Self.checkJobs(parts: 2 + caller, rounds: 400)
         }
+    }
+
+    /// More callers at once than the pool has slots: the ones without a slot run their parts themselves.
+    func testMoreCallersThanSlotsEachGetAllTheirParts() {
+        DispatchQueue.concurrentPerform(iterations: WorkerPool.slotCount + 8) { caller in
+            Self.checkJobs(parts: 2 + caller % 5, rounds: 60)
+        }
+    }
+
+    /// Two callers' jobs run at the same time on the workers: each job's two parts, and the other job's, must
+    /// all be running at once to pass a four-party barrier. A pool that ran one job at a time (the second
+    /// caller doing its parts alone, one after the other) could never pass it; the barrier gives up after
+    /// 20 s, so such a pool fails the test instead of hanging it.
+    func testSeveralCallersJobsRunAtOnce() {
+        let arrived = Atomic<Int>(0)
+        let passed = Atomic<Int>(0)
+        let deadline = DispatchTime.now().uptimeNanoseconds + 20_000_000_000
+        // Two threads of their own, so that both callers surely run at once whatever libdispatch does.
+        let done = DispatchGroup()
+        for _ in 0..<2 {
+            done.enter()
+            Thread {
+                ParallelFor.run(parts: 2) { _ in
+                    arrived.add(1, ordering: .acquiringAndReleasing)
+                    while arrived.load(ordering: .acquiring) < 4 && DispatchTime.now().uptimeNanoseconds < deadline {}
+                    if arrived.load(ordering: .acquiring) >= 4 { passed.add(1, ordering: .relaxed) }
+                }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        XCTAssertEqual(passed.load(ordering: .relaxed), 4, "not every part of the two jobs ran at the same time")
     }
 
     /// The encoder gives the same V with 1 and 2 threads (the pool splits pixel bands, not sums).
