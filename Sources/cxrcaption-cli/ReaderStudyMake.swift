@@ -90,10 +90,9 @@ struct ReaderStudyMakeCommand: ParsableCommand {
 
     func run() throws {
         let keyFile = try keyPath()
-        var parameters = try decoding.parameters(beamWidth: beam, maxResults: 1, returnAttention: false,
-                                                 resultsOption: "--beam")
-        // A "<nou>" would tell a reader the text is the model's.
-        parameters.suppressUnknown = true
+        // Checked before anything is read; the model's recommended settings are added once it is loaded.
+        let requested = try decoding.parameters(beamWidth: beam, maxResults: 1, returnAttention: false,
+                                                resultsOption: "--beam")
 
         let entries = try EvalManifest.read(path: manifest, split: split,
                                             tokenizer: ScoringTokenizer(han: .characters))
@@ -127,6 +126,10 @@ struct ReaderStudyMakeCommand: ParsableCommand {
         }
         var drafts: [Draft] = []
         let captionModel = try CaptionModel(contentsOfFile: model)
+        // As `caption` decodes: the options given, else the model's recommended settings, else the library's.
+        var parameters = try decoding.applyingModelDefaults(to: requested, of: captionModel, resultsOption: "--beam")
+        // A "<nou>" would tell a reader the text is the model's.
+        parameters.suppressUnknown = true
         let session = try CaptionSession(model: captionModel)
         let progress = ProgressReporter(total: needed, label: "reader-study", style: .automatic(quiet: quiet))
         progress.update(done: 0, failed: 0)
