@@ -169,6 +169,11 @@ def test_score_ten_cases_by_keyboard_reload_and_export(browser, tmp_path):
                    "--bootstrap", 500, "--permutations", 500)
     assert done.returncode == 0, done.stderr
     assert "| reader-a | model | 5 |" in done.stdout
+    csv_file = next(p for p in downloads.iterdir() if p.name.endswith(".csv"))
+    from_csv = run_cli("reader-study", "analyze", "--key", key, "--scores", csv_file, "--out", tmp_path / "csv",
+                       "--bootstrap", 500, "--permutations", 500)
+    assert from_csv.returncode == 0, from_csv.stderr
+    assert (tmp_path / "csv" / "analysis.json").read_text() == (tmp_path / "analysis" / "analysis.json").read_text()
 
 
 def test_export_needs_a_reader_id(browser, tmp_path):

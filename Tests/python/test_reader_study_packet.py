@@ -45,6 +45,9 @@ def test_packet_holds_only_neutral_files(packet):
     expected = ["cases.json", "index.html"] + ["images/case-%03d.png" % n for n in range(1, 13)]
     assert files == sorted(expected)
     assert not list(out.rglob("*key*")), "no key file inside the packet"
+    # Written in case order, so not even the files' times group the cases by origin.
+    times = [(out / "images" / ("case-%03d.png" % n)).stat().st_mtime_ns for n in range(1, 13)]
+    assert times == sorted(times)
 
 
 def test_cases_json_has_no_origin_and_a_plain_order(packet):
