@@ -126,6 +126,35 @@ def export_model(model: CaptionModel, path: str | Path, vocab: Sequence[str], sp
     return meta
 
 
+#: The settings a `generation` metadata entry may hold (docs/WEIGHTS.md) and the type of each.
+GENERATION_KEYS = {"max_tokens": int, "length_penalty": float, "suppress_unknown": bool, "no_repeat_ngram_size": int,
+                   "distinct_results": bool, "distinct_extra_beam": int}
+
+
+def set_generation(path: str | Path, settings: dict | None) -> None:
+    """Write (or, with None, remove) the recommended decoding settings of the model file at ``path``: its
+    ``generation`` metadata (docs/WEIGHTS.md). Only the header changes; tensors and their bytes stay."""
+    path = Path(path)
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    meta = header.setdefault("__metadata__", {})
+    if settings is None:
+        meta.pop("generation", None)
+    else:
+        for key, value in settings.items():
+            kind = GENERATION_KEYS.get(key)
+            if kind is None:
+                raise ValueError(f"unknown generation key {key!r}; the keys are {list(GENERATION_KEYS)}")
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"generation {key} must be {kind.__name__}, got {value!r}")
+        meta["generation"] = _json(dict(sorted(settings.items())))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + length:])
+    _canonicalize_header(path)
+
+
 def _canonicalize_header(path: Path) -> None:
     """Rewrite the header with the metadata in a fixed order (``format`` first, then sorted keys): the
     safetensors library writes metadata in hash order, which would make identical models differ in bytes.

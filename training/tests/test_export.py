@@ -154,3 +154,33 @@ def test_command_line(tmp_path):
     assert header["decoder.embedding.weight"]["dtype"] == "BF16"
     model, info = load_model(out)
     assert info["labels"] == [] and model.findings is None
+
+
+def test_set_generation_changes_only_the_header(tmp_path):
+    import shutil
+    import struct
+    from pathlib import Path
+
+    from cxrcaption_ref.export import set_generation
+
+    golden = Path(__file__).resolve().parents[2] / "Tests" / "CXRKitTests" / "Fixtures" / "golden" / "model.safetensors"
+    path = tmp_path / "model.safetensors"
+    shutil.copy(golden, path)
+
+    def split(p):
+        raw = p.read_bytes()
+        (length,) = struct.unpack("<Q", raw[:8])
+        return json.loads(raw[8:8 + length]), raw[8 + length:]
+
+    set_generation(path, {"no_repeat_ngram_size": 2, "distinct_results": True})
+    header, data = split(path)
+    assert json.loads(header["__metadata__"]["generation"]) == {"distinct_results": True, "no_repeat_ngram_size": 2}
+    assert list(header["__metadata__"])[0] == "format"
+    original_header, original_data = split(golden)
+    assert data == original_data
+    set_generation(path, None)
+    assert path.read_bytes() == golden.read_bytes()
+    with pytest.raises(ValueError, match="unknown generation key"):
+        set_generation(path, {"top_k": 3})
+    with pytest.raises(ValueError, match="distinct_results must be bool"):
+        set_generation(path, {"distinct_results": 1})
