@@ -146,33 +146,55 @@ const DcmTagKey kCopiedTags[] = {
     DCM_Occupation, DCM_AdditionalPatientHistory,
 };
 
+/// The captioned DICOM file: its attributes (elements over 4 KiB, the pixel data, are not loaded), in UTF-8,
+/// and the UIDs an object about it must reference.
+struct Source {
+    DcmFileFormat file;
+    std::string study, series, instance, sop_class;
+
+    explicit Source(const std::string &path) {
+        OFCondition loaded = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 4096);
+        if (loaded.bad()) throw SRError{CXR_DICOM_NOT_DICOM, path + ": cannot be read as DICOM: " + loaded.text()};
+        DcmDataset &dataset = *file.getDataset();
+        study = required_uid(dataset, DCM_StudyInstanceUID, "StudyInstanceUID (0020,000D)", path);
+        series = required_uid(dataset, DCM_SeriesInstanceUID, "SeriesInstanceUID (0020,000E)", path);
+        instance = required_uid(dataset, DCM_SOPInstanceUID, "SOPInstanceUID (0008,0018)", path);
+        sop_class = required_uid(dataset, DCM_SOPClassUID, "SOPClassUID (0008,0016)", path);
+        OFString charset;
+        dataset.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset);
+        if (!charset.empty() && charset != "ISO_IR 192" && charset != "ISO_IR 6") {
+            OFCondition converted = dataset.convertToUTF8();
+            if (converted.bad()) {
+                throw SRError{CXR_DICOM_UNSUPPORTED, path + ": its SpecificCharacterSet \"" +
+                                                         std::string(charset.c_str()) +
+                                                         "\" cannot be converted to UTF-8: " + converted.text()};
+            }
+        }
+    }
+
+    DcmDataset &dataset() { return *file.getDataset(); }
+
+    /// Copies the Patient, General Study and Patient Study module attributes into `target`, replacing its own.
+    void copy_patient_and_study(DcmDataset &target) {
+        for (const DcmTagKey &tag : kCopiedTags) {
+            DcmElement *element = nullptr;
+            if (dataset().findAndGetElement(tag, element).good() && element != nullptr) {
+                check(target.insert(OFstatic_cast(DcmElement *, element->clone()), OFTrue),
+                      std::string("copying ") + DcmTag(tag).getTagName());
+            }
+        }
+    }
+};
+
 std::string write_sr(const cxr_sr_request &request) {
     const std::string source_path = text_or_empty(request.source_path);
     const std::string output_path = text_or_empty(request.output_path);
     if (source_path.empty() || output_path.empty()) {
         throw SRError{CXR_DICOM_INTERNAL, "cxr_dicom_write_sr: no source or output path"};
     }
-    // Elements over 4 KiB (the pixel data) are not loaded: only the attributes are needed.
-    DcmFileFormat source;
-    OFCondition loaded = source.loadFile(source_path.c_str(), EXS_Unknown, EGL_noChange, 4096);
-    if (loaded.bad()) {
-        throw SRError{CXR_DICOM_NOT_DICOM, source_path + ": cannot be read as DICOM: " + loaded.text()};
-    }
-    DcmDataset &dataset = *source.getDataset();
-    const std::string study = required_uid(dataset, DCM_StudyInstanceUID, "StudyInstanceUID (0020,000D)", source_path);
-    const std::string series = required_uid(dataset, DCM_SeriesInstanceUID, "SeriesInstanceUID (0020,000E)", source_path);
-    const std::string instance = required_uid(dataset, DCM_SOPInstanceUID, "SOPInstanceUID (0008,0018)", source_path);
-    const std::string sop_class = required_uid(dataset, DCM_SOPClassUID, "SOPClassUID (0008,0016)", source_path);
-    OFString charset;
-    dataset.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset);
-    if (!charset.empty() && charset != "ISO_IR 192" && charset != "ISO_IR 6") {
-        OFCondition converted = dataset.convertToUTF8();
-        if (converted.bad()) {
-            throw SRError{CXR_DICOM_UNSUPPORTED, source_path + ": its SpecificCharacterSet \"" +
-                                                     std::string(charset.c_str()) +
-                                                     "\" cannot be converted to UTF-8 for the SR: " + converted.text()};
-        }
-    }
+    Source source(source_path);
+    const std::string &study = source.study, &series = source.series, &instance = source.instance;
+    const std::string &sop_class = source.sop_class;
 
     DSRDocument document(DSRTypes::DT_EnhancedSR);
     check(document.createNewSeriesInStudy(study.c_str()), "SR: new series in the source's study");
@@ -239,18 +261,75 @@ std::string write_sr(const cxr_sr_request &request) {
     DcmFileFormat output;
     DcmDataset &written = *output.getDataset();
     check(document.write(written), "SR: building the dataset");
-    for (const DcmTagKey &tag : kCopiedTags) {
-        DcmElement *element = nullptr;
-        if (dataset.findAndGetElement(tag, element).good() && element != nullptr) {
-            check(written.insert(OFstatic_cast(DcmElement *, element->clone()), OFTrue),
-                  std::string("SR: copying ") + DcmTag(tag).getTagName());
-        }
-    }
+    source.copy_patient_and_study(written);
     OFString uid;
     document.getSOPInstanceUID(uid);
     OFCondition saved = output.saveFile(output_path.c_str(), EXS_LittleEndianExplicit);
     if (saved.bad()) throw SRError{CXR_DICOM_INVALID, output_path + ": cannot write the SR: " + saved.text()};
     return uid.c_str();
+}
+
+/// The Secondary Capture Image IOD (PS3.3 A.8.1) with the picture as 8-bit RGB.
+std::string write_capture(const cxr_capture_request &request) {
+    const std::string source_path = text_or_empty(request.source_path);
+    const std::string output_path = text_or_empty(request.output_path);
+    if (source_path.empty() || output_path.empty() || request.rgb == nullptr || request.width <= 0 ||
+        request.height <= 0 || request.width > 65535 || request.height > 65535) {
+        throw SRError{CXR_DICOM_INTERNAL, "cxr_dicom_write_capture: no paths, no pixels or bad sides"};
+    }
+    Source source(source_path);
+    DcmFileFormat output;
+    DcmDataset &d = *output.getDataset();
+    char uid[100];
+    const std::string instance = dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT);
+    const std::string series = dcmGenerateUniqueIdentifier(uid, SITE_SERIES_UID_ROOT);
+    OFString date, time;
+    DcmDate::getCurrentDate(date);
+    DcmTime::getCurrentTime(time);
+    auto put = [&](const DcmTagKey &tag, const std::string &value) {
+        if (!value.empty()) check(d.putAndInsertString(tag, value.c_str()), std::string("SC: ") + DcmTag(tag).getTagName());
+    };
+    put(DCM_SpecificCharacterSet, "ISO_IR 192");
+    put(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
+    put(DCM_SOPInstanceUID, instance);
+    put(DCM_InstanceCreationDate, date.c_str());
+    put(DCM_InstanceCreationTime, time.c_str());
+    put(DCM_ContentDate, date.c_str());
+    put(DCM_ContentTime, time.c_str());
+    put(DCM_StudyInstanceUID, source.study);
+    put(DCM_SeriesInstanceUID, series);
+    put(DCM_Modality, "OT");
+    put(DCM_SeriesNumber, "9902");
+    put(DCM_InstanceNumber, "1");
+    put(DCM_SeriesDescription, text_or_empty(request.series_description).substr(0, 64));
+    put(DCM_ConversionType, "WSD");
+    put(DCM_Manufacturer, "cxrcaption");
+    put(DCM_ManufacturerModelName, text_or_empty(request.model_name).substr(0, 64));
+    put(DCM_SoftwareVersions, text_or_empty(request.software_version).substr(0, 64));
+    put(DCM_SecondaryCaptureDeviceManufacturer, "cxrcaption");
+    put(DCM_ImageType, "DERIVED\\SECONDARY");
+    put(DCM_DerivationDescription, text_or_empty(request.derivation_description).substr(0, 1024));
+    put(DCM_BurnedInAnnotation, "YES");  // the sheet carries text (the file name, the caption)
+    check(d.insertEmptyElement(DCM_PatientOrientation), "SC: PatientOrientation");
+    DcmItem *reference = nullptr;
+    check(d.findOrCreateSequenceItem(DCM_SourceImageSequence, reference, 0), "SC: SourceImageSequence");
+    check(reference->putAndInsertString(DCM_ReferencedSOPClassUID, source.sop_class.c_str()), "SC: source class");
+    check(reference->putAndInsertString(DCM_ReferencedSOPInstanceUID, source.instance.c_str()), "SC: source instance");
+    check(d.putAndInsertUint16(DCM_SamplesPerPixel, 3), "SC: SamplesPerPixel");
+    put(DCM_PhotometricInterpretation, "RGB");
+    check(d.putAndInsertUint16(DCM_PlanarConfiguration, 0), "SC: PlanarConfiguration");
+    check(d.putAndInsertUint16(DCM_Rows, static_cast<Uint16>(request.height)), "SC: Rows");
+    check(d.putAndInsertUint16(DCM_Columns, static_cast<Uint16>(request.width)), "SC: Columns");
+    check(d.putAndInsertUint16(DCM_BitsAllocated, 8), "SC: BitsAllocated");
+    check(d.putAndInsertUint16(DCM_BitsStored, 8), "SC: BitsStored");
+    check(d.putAndInsertUint16(DCM_HighBit, 7), "SC: HighBit");
+    check(d.putAndInsertUint16(DCM_PixelRepresentation, 0), "SC: PixelRepresentation");
+    const unsigned long bytes = 3ul * static_cast<unsigned long>(request.width) * static_cast<unsigned long>(request.height);
+    check(d.putAndInsertUint8Array(DCM_PixelData, request.rgb, bytes), "SC: PixelData");
+    source.copy_patient_and_study(d);
+    OFCondition saved = output.saveFile(output_path.c_str(), EXS_LittleEndianExplicit);
+    if (saved.bad()) throw SRError{CXR_DICOM_INVALID, output_path + ": cannot write the image: " + saved.text()};
+    return instance;
 }
 
 } // namespace
@@ -285,6 +364,32 @@ extern "C" int cxr_dicom_write_sr(const cxr_sr_request *request, char sop_instan
         fail(error, CXR_DICOM_INTERNAL, std::string("writing the DICOM SR failed: ") + e.what());
     } catch (...) {
         fail(error, CXR_DICOM_INTERNAL, "writing the DICOM SR failed (unknown exception)");
+    }
+    return 0;
+}
+
+extern "C" int cxr_dicom_write_capture(const cxr_capture_request *request, char sop_instance_uid[65],
+                                       cxr_dicom_error *error) {
+    if (error != nullptr) {
+        error->kind = CXR_DICOM_OK;
+        error->message[0] = 0;
+    }
+    if (request == nullptr || sop_instance_uid == nullptr) {
+        fail(error, CXR_DICOM_INTERNAL, "cxr_dicom_write_capture: no request or no UID buffer");
+        return 0;
+    }
+    sop_instance_uid[0] = 0;
+    try {
+        copy_text(sop_instance_uid, 65, write_capture(*request));
+        return 1;
+    } catch (const SRError &e) {
+        fail(error, e.kind, e.message);
+    } catch (const std::bad_alloc &) {
+        fail(error, CXR_DICOM_INTERNAL, "out of memory while writing the DICOM image");
+    } catch (const std::exception &e) {
+        fail(error, CXR_DICOM_INTERNAL, std::string("writing the DICOM image failed: ") + e.what());
+    } catch (...) {
+        fail(error, CXR_DICOM_INTERNAL, "writing the DICOM image failed (unknown exception)");
     }
     return 0;
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CXRImageIO
 import CXRDecoding
 import CXRKit
 import CXRSupport
@@ -45,8 +46,9 @@ struct CaptionCommand: ParsableCommand {
             model's name, version, file SHA-256, intended use and disclaimer ("not for clinical use" when \
             the model's metadata says so), referencing the source image's Study, Series and SOP Instance \
             UIDs, with the source's patient and study attributes, in the source's study as a new series \
-            (new Series and SOP Instance UIDs). A non-DICOM image gets no SR, and a message says so \
-            (docs/DICOM_SR.md).
+            (new Series and SOP Instance UIDs). With --heatmaps, DIR/<image name>.heatmaps.dcm is the \
+            overview sheet as a Secondary Capture image of the same study. A non-DICOM image gets no SR, \
+            and a message says so (docs/DICOM_SR.md).
             """
     )
 
@@ -138,6 +140,7 @@ struct CaptionCommand: ParsableCommand {
         for item in inputs.items {
             var report = ImageReport(image: item.path, results: [], findings: [:], error: item.problem)
             report.dicomSRRequested = dicomSR != nil
+            report.dicomHeatmapsRequested = dicomSR != nil && heatmaps != nil
             if item.problem == nil {
                 do {
                     let image = try ImageFile.read(item.path, maxPixels: reading.maxPixels)
@@ -232,9 +235,10 @@ struct CaptionCommand: ParsableCommand {
         if let findings {
             report.findings = Dictionary(uniqueKeysWithValues: zip(session.model.labels, findings))
         }
+        var overview: RGBCanvas? = nil
         if heatmapWriter != nil, let top = captions.first {
             do {
-                report.heatmaps = try heatmapWriter!.write(imagePath: path, image: image, caption: top)
+                (report.heatmaps, overview) = try heatmapWriter!.write(imagePath: path, image: image, caption: top)
             } catch {
                 throw CaptionRunError("heat maps: \(error)")
             }
@@ -242,6 +246,10 @@ struct CaptionCommand: ParsableCommand {
         if srWriter != nil && image.kind == .dicom {
             let written = try srWriter!.write(sourcePath: path, captions: captions, findings: findings)
             report.dicomSR = written.path
+            if let overview {
+                report.dicomHeatmaps = try srWriter!.writeCapture(sourcePath: path, srPath: written.path,
+                                                                  overview: overview)
+            }
         }
     }
 
@@ -260,13 +268,15 @@ struct CaptionCommand: ParsableCommand {
         }
         if let heatmaps = report.heatmaps { print("  heat maps: \(heatmaps)/") }
         if let dicomSR = report.dicomSR { print("  DICOM SR: \(dicomSR)") }
+        if let dicomHeatmaps = report.dicomHeatmaps { print("  DICOM heat-map image: \(dicomHeatmaps)") }
     }
 }
 
 /// JSON shape of one image's results (`--json` array element, `--jsonl` line). `error` (null when the image
 /// succeeded), `view` (DICOM ViewPosition, null when unknown) and `skipped` (why it was not captioned, null
 /// when it was not skipped) are always present; `heatmaps` (the image's heat-map folder) only with --heatmaps,
-/// `dicom_sr` (the SR written, null for an image that got none) only with --dicom-sr.
+/// `dicom_sr` (the SR written, null for an image that got none) only with --dicom-sr, and `dicom_heatmaps`
+/// (the Secondary Capture of the heat-map sheet, or null) only with both.
 struct ImageReport: Encodable {
     var image: String
     var results: [ResultReport]
@@ -276,6 +286,9 @@ struct ImageReport: Encodable {
     var skipped: String?
     var heatmaps: String?
     var dicomSR: String?
+    var dicomHeatmaps: String?
+    /// Whether the run writes heat-map images (so `dicom_heatmaps` is in the JSON).
+    var dicomHeatmapsRequested = false
     /// Whether the run writes SRs (so `dicom_sr` is in the JSON, null when this image got none).
     var dicomSRRequested = false
 
@@ -287,7 +300,7 @@ struct ImageReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, results, findings, error, view, skipped, heatmaps, dicomSR = "dicom_sr"
+        case image, results, findings, error, view, skipped, heatmaps, dicomSR = "dicom_sr", dicomHeatmaps = "dicom_heatmaps"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -300,6 +313,7 @@ struct ImageReport: Encodable {
         try container.encode(skipped, forKey: .skipped)
         try container.encodeIfPresent(heatmaps, forKey: .heatmaps)
         if dicomSRRequested { try container.encode(dicomSR, forKey: .dicomSR) }
+        if dicomHeatmapsRequested { try container.encode(dicomHeatmaps, forKey: .dicomHeatmaps) }
     }
 }
 

@@ -1,4 +1,5 @@
 import CDICOM
+import CXRImageIO
 import CXRDecoding
 import CXRKit
 import CXRSupport
@@ -9,7 +10,8 @@ import Foundation
 /// findings head's probabilities, the model's name, version, file SHA-256 and metadata, and "not for clinical
 /// use" when the model's metadata says so. It references the source image (Study, Series, SOP Instance
 /// UIDs), copies its patient and study attributes, and gets new Series and SOP Instance UIDs. Two images
-/// with the same stem get "<stem>.sr.dcm", "<stem>-2.sr.dcm", ...
+/// with the same stem get "<stem>.sr.dcm", "<stem>-2.sr.dcm", ... With --heatmaps, the overview sheet also
+/// becomes a Secondary Capture image, "<stem>.heatmaps.dcm" (`writeCapture`).
 struct DicomSRWriter {
     let directory: String
     let metadata: [String: String]
@@ -76,6 +78,41 @@ struct DicomSRWriter {
             throw CaptionRunError("DICOM SR: \(message)")
         }
         return (path, String(decoding: uid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Writes DIR/<stem>.heatmaps.dcm, a Secondary Capture of the heat-map overview sheet of the DICOM file at
+    /// `sourcePath`, next to its SR (same stem); returns the file written.
+    func writeCapture(sourcePath: String, srPath: String, overview: RGBCanvas) throws -> String {
+        let path = String(srPath.dropLast(".sr.dcm".count)) + ".heatmaps.dcm"
+        let warning = notForClinicalUse ? " - NOT FOR CLINICAL USE" : ""
+        var uid = [CChar](repeating: 0, count: 65)
+        var error = cxr_dicom_error()
+        let written = overview.pixels.withUnsafeBufferPointer { pixels in
+            sourcePath.withCString { source in
+                path.withCString { output in
+                    "cxrcaption attention heat maps\(warning)".withCString { series in
+                        ("attention heat maps of the top impression by \(metadata["name"] ?? "the model")"
+                         + " (cxrcaption --heatmaps overview sheet)").withCString { derivation in
+                            "cxrcaption \(CXRVersion.string)".withCString { software in
+                                (metadata["name"] ?? "").withCString { name in
+                                    var request = cxr_capture_request(
+                                        source_path: source, output_path: output, rgb: pixels.baseAddress,
+                                        width: Int32(overview.width), height: Int32(overview.height),
+                                        series_description: series, derivation_description: derivation,
+                                        software_version: software, model_name: name)
+                                    return cxr_dicom_write_capture(&request, &uid, &error)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard written == 1 else {
+            let message = withUnsafeBytes(of: error.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw CaptionRunError("DICOM heat-map image: \(message)")
+        }
+        return path
     }
 
     /// "<stem>.sr.dcm", or "<stem>-2.sr.dcm", ... when taken in this run.

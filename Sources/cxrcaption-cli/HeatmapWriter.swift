@@ -31,8 +31,10 @@ struct HeatmapWriter {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    /// Writes the files for `caption` of `image`, read from `imagePath`; returns the folder written.
-    mutating func write(imagePath: String, image: DecodedImage, caption: Caption) throws -> String {
+    /// Writes the files for `caption` of `image`, read from `imagePath`; returns the folder written and the
+    /// overview sheet (for a DICOM Secondary Capture of it).
+    mutating func write(imagePath: String, image: DecodedImage, caption: Caption) throws
+        -> (folder: String, overview: RGBCanvas) {
         let regions = gridSize * gridSize
         guard caption.attention.count == caption.tokens.count * regions else {
             throw CXRError(.invalidArgument, "caption has \(caption.attention.count) attention weights for "
@@ -99,7 +101,7 @@ struct HeatmapWriter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(record).write(to: URL(fileURLWithPath: (folder as NSString)
             .appendingPathComponent("attention.json")))
-        return folder
+        return (folder, overview)
     }
 
     /// DIR/<stem> (or <stem>-2, ... when taken in this run), created, with old token panels removed.

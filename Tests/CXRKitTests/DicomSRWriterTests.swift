@@ -86,6 +86,32 @@ final class DicomSRWriterTests: XCTestCase {
         XCTAssertEqual(error.kind, Int32(CXR_DICOM_INTERNAL.rawValue))
     }
 
+    func testSecondaryCaptureFailuresAreMessages() {
+        var uid = [CChar](repeating: 0, count: 65)
+        var error = cxr_dicom_error()
+        XCTAssertEqual(cxr_dicom_write_capture(nil, &uid, &error), 0)
+        XCTAssertEqual(error.kind, Int32(CXR_DICOM_INTERNAL.rawValue))
+        let pixels = [UInt8](repeating: 128, count: 3 * 4 * 2)
+        let output = temporary("capture.dcm")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let ok = pixels.withUnsafeBufferPointer { rgb in
+            Self.source.withCString { source in
+                output.withCString { path in
+                    var request = cxr_capture_request(source_path: source, output_path: path, rgb: rgb.baseAddress,
+                                                      width: 4, height: 2, series_description: nil,
+                                                      derivation_description: nil, software_version: nil,
+                                                      model_name: nil)
+                    let written = cxr_dicom_write_capture(&request, &uid, &error)
+                    request.width = 0
+                    XCTAssertEqual(cxr_dicom_write_capture(&request, &uid, &error), 0, "a side of 0")
+                    return written
+                }
+            }
+        }
+        XCTAssertEqual(ok, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output))
+    }
+
     func testEmptyImpressionTextIsWritten() {
         // A model can end at once (<end> first): the impression is "", which TEXT items cannot hold empty.
         let output = temporary("empty.sr.dcm")

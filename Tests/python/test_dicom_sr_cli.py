@@ -4,12 +4,13 @@ with pydicom (and with DCMTK's dsrdump when it is installed: the `dcmtk` apt pac
 Checks the text (ranked impressions, their probabilities, the findings head's probabilities, the model's name,
 version, file hash and disclaimer), the references (the source's Study, Series and SOP Instance UIDs in the
 evidence sequence and the IMAGE item), the UIDs (new Series and SOP Instance UIDs, the source's study), the
-copied patient and study attributes, and the messages for non-DICOM inputs and bad sources.
+copied patient and study attributes, the messages for non-DICOM inputs and bad sources, and the Secondary
+Capture of the heat-map overview that --heatmaps adds.
 
 Uses the golden model (no disclaimer in its metadata), the demo model in models/ (metadata: "Not for clinical
 use"), and the DICOM fixtures of Tests/integrations/fixtures (PROVENANCE.md there).
 
-Needs: pytest, pydicom; the CLI binary (env CXRCAPTION_CLI, else `swift build --show-bin-path`).
+Needs: pytest, pydicom, numpy, Pillow; the CLI binary (env CXRCAPTION_CLI, else `swift build --show-bin-path`).
 
     python -m pytest Tests/python/test_dicom_sr_cli.py -v
 """
@@ -21,8 +22,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
+from PIL import Image
 from cli_support import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -198,3 +201,29 @@ def test_an_sr_folder_that_cannot_be_made_is_an_error(tmp_path):
     blocker.write_text("not a folder")
     done = caption_sr(blocker, SOURCES[0])
     assert done.returncode != 0 and "--dicom-sr" in done.stderr and str(blocker) in done.stderr
+
+
+def test_heatmap_overview_as_secondary_capture(tmp_path, written):
+    _, sr_only, _ = written
+    assert all("dicom_heatmaps" not in report for report in sr_only)  # no --heatmaps: no key, no image
+    done = caption_sr(tmp_path / "sr", SOURCES[0], PNG, extra=("--heatmaps", tmp_path / "maps"))
+    assert done.returncode == 0, done.stderr
+    report, png_report = json.loads(done.stdout)
+    assert png_report["dicom_heatmaps"] is None and png_report["dicom_sr"] is None
+    assert Path(report["dicom_heatmaps"]).name == "rg1_small.heatmaps.dcm"
+    source = pydicom.dcmread(SOURCES[0], stop_before_pixels=True)
+    image = pydicom.dcmread(report["dicom_heatmaps"])
+    sr = pydicom.dcmread(report["dicom_sr"])
+    assert image.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and image.Modality == "OT"
+    assert image.StudyInstanceUID == source.StudyInstanceUID
+    assert len({image.SeriesInstanceUID, sr.SeriesInstanceUID, source.SeriesInstanceUID}) == 3
+    assert len({image.SOPInstanceUID, sr.SOPInstanceUID, source.SOPInstanceUID}) == 3
+    assert image.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+    for keyword in COPIED:
+        if keyword in source:
+            assert image[keyword].value == source[keyword].value, keyword
+    assert image.BurnedInAnnotation == "YES" and image.PhotometricInterpretation == "RGB"
+    with Image.open(Path(report["heatmaps"]) / "overview.png") as overview:
+        expected = np.asarray(overview.convert("RGB"))
+    assert (image.Rows, image.Columns) == expected.shape[:2]
+    assert np.array_equal(image.pixel_array, expected)
