@@ -94,6 +94,36 @@ static inline void cxr_png_free(void *pointer) { free(pointer); }
 /// height) are refused with 2 (out->width and out->height say the size), right after the header is read,
 /// before any pixel memory is allocated.
 static inline int cxr_png_decode(const unsigned char *data, size_t size, uint32_t max_side, uint64_t max_pixels,
+                                 cxr_png_decoded *out, cxr_png_error *error);
+
+/// Whether every chunk up to IEND lies inside the file. libpng reads an ancillary chunk (text, an ICC profile)
+/// whole into memory before it finds the data short: a 126-byte file whose tEXt chunk claimed 1.3 GB made it
+/// allocate that much (found by Tests/fuzz/png_reader). The whole file is in memory here, so the lengths are
+/// checked first; a file that ends before IEND is left to libpng, which says what is missing.
+static inline int cxr_png_chunks_fit(const unsigned char *data, size_t size, cxr_png_error *error) {
+    size_t at = 8;
+    while (size - at >= 8) {
+        const unsigned char *header = data + at;
+        uint32_t length = (uint32_t)header[0] << 24 | (uint32_t)header[1] << 16 | (uint32_t)header[2] << 8 | header[3];
+        char type[5];
+        for (int i = 0; i < 4; i++) {
+            unsigned char c = header[4 + i];
+            type[i] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ? (char)c : '?';
+        }
+        type[4] = 0;
+        if ((uint64_t)length + 12 > (uint64_t)(size - at)) {
+            snprintf(error->message, sizeof error->message,
+                     "PNG chunk %s at byte %zu claims %u bytes of data, but the file has %zu bytes after its header "
+                     "(truncated or corrupt)", type, at, length, size - at - 8);
+            return 0;
+        }
+        if (memcmp(type, "IEND", 4) == 0) return 1;
+        at += 12 + (size_t)length;
+    }
+    return 1;
+}
+
+static inline int cxr_png_decode(const unsigned char *data, size_t size, uint32_t max_side, uint64_t max_pixels,
                                  cxr_png_decoded *out, cxr_png_error *error) {
     memset(out, 0, sizeof *out);
     error->message[0] = 0;
@@ -101,6 +131,7 @@ static inline int cxr_png_decode(const unsigned char *data, size_t size, uint32_
         strcpy(error->message, "not a PNG file (bad signature)");
         return 0;
     }
+    if (!cxr_png_chunks_fit(data, size, error)) return 0;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, error, cxr_png_on_error, cxr_png_on_warning);
     if (!png) {
         strcpy(error->message, "libpng could not create a read structure");
