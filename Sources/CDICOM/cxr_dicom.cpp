@@ -1,6 +1,7 @@
 // cxr_dicom.h implemented with include/cxrcaption_dcmtk.hpp (the mapping C++ users get) and DCMTK, with JPEG
 // 2000 through OpenJPEG. Every C++ exception is caught here: the C interface returns 0 and a message.
 #include "cxr_dicom.h"
+#include "error_reporting.hpp"
 
 #define CXRCAPTION_DCMTK_OPENJPEG 1
 #include "cxrcaption_dcmtk.hpp"
@@ -15,16 +16,8 @@
 
 namespace {
 
-void copy_text(char *to, std::size_t capacity, const std::string &text) {
-    std::strncpy(to, text.c_str(), capacity - 1);
-    to[capacity - 1] = 0;
-}
-
-void fail(cxr_dicom_error *error, cxr_dicom_error_kind kind, const std::string &message) {
-    if (error == nullptr) return;
-    error->kind = kind;
-    copy_text(error->message, sizeof error->message, message);
-}
+using cxr_dicom_internal::copy_text;
+using cxr_dicom_internal::fail;
 
 /// DCMTK's decoders, registered on first use (a function-local static: initialized once, thread-safe) and
 /// its logger silenced: the CLI reports every problem itself, once, with the file's name.

@@ -21,6 +21,7 @@
 // UIDs. The source's Patient, General Study and Patient Study module attributes are copied as they are
 // (converted to UTF-8: the SR is written in ISO_IR 192, since impressions and labels may be any script).
 #include "cxr_dicom_sr.h"
+#include "error_reporting.hpp"
 
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmsr/dsrdoc.h>
@@ -36,16 +37,8 @@ namespace {
 
 const char *const kScheme = "99CXRCAPTION";  // private coding scheme (PS3.16 8.2: "99" prefix)
 
-void copy_text(char *to, std::size_t capacity, const std::string &text) {
-    std::strncpy(to, text.c_str(), capacity - 1);
-    to[capacity - 1] = 0;
-}
-
-void fail(cxr_dicom_error *error, cxr_dicom_error_kind kind, const std::string &message) {
-    if (error == nullptr) return;
-    error->kind = kind;
-    copy_text(error->message, sizeof error->message, message);
-}
+using cxr_dicom_internal::copy_text;
+using cxr_dicom_internal::fail;
 
 /// A failure with its kind, raised inside and turned into the C error at the boundary.
 struct SRError {
