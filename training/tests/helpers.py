@@ -56,3 +56,15 @@ def write_tiny_manifest(root, counts=(12, 6, 3)):
     return str(root / "manifest.jsonl")
 
 
+def randomize_batch_norm_statistics(module, mean_std=0.2):
+    """Gives every BatchNorm of `module` non-trivial running statistics (variance in 0.5 ... 2, mean with
+    standard deviation `mean_std`), so that folding and import tests see more than the identity. Returns it
+    in eval mode. Uses torch's global generator: seed it first."""
+    import torch
+    with torch.no_grad():
+        for name, buf in module.named_buffers():
+            if name.endswith("running_var"):
+                buf.uniform_(0.5, 2.0)
+            elif name.endswith("running_mean"):
+                buf.normal_(0, mean_std)
+    return module.eval()

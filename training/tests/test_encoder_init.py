@@ -12,20 +12,13 @@ from cxrcaption_ref.densenet_import import PickleWarning, import_densenet, read_
 from cxrcaption_ref.model import CaptionModel, ModelConfig
 from cxrcaption_train import train as T
 
-from .helpers import write_tiny_manifest
+from .helpers import randomize_batch_norm_statistics, write_tiny_manifest
 
 
 @pytest.fixture(scope="module")
 def densenet():
     torch.manual_seed(3)
-    net = torchvision.models.densenet121(weights=None)
-    with torch.no_grad():
-        for name, buf in net.named_buffers():
-            if name.endswith("running_var"):
-                buf.uniform_(0.5, 2.0)
-            elif name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
-    return net.eval()
+    return randomize_batch_norm_statistics(torchvision.models.densenet121(weights=None))
 
 
 def _chexnet(state):

@@ -7,21 +7,14 @@ from cxrcaption_ref.beam import SpecialTokens
 from cxrcaption_ref.export import export_model, load_model, main as export_main, metadata_for
 from cxrcaption_ref.model import CaptionModel, ModelConfig, expected_shapes, parameter_names
 
-from .helpers import SMALL, VOCAB, read_header
+from .helpers import SMALL, VOCAB, randomize_batch_norm_statistics, read_header
 
 SPECIAL = SpecialTokens.from_vocab(VOCAB)
 
 
 def small_model(labels=0, seed=0):
     torch.manual_seed(seed)
-    model = CaptionModel(SMALL, len(VOCAB), labels)
-    with torch.no_grad():
-        for name, buf in model.named_buffers():
-            if name.endswith("running_var"):
-                buf.uniform_(0.5, 2.0)
-            elif name.endswith("running_mean"):
-                buf.normal_(0, 0.3)
-    return model.eval()
+    return randomize_batch_norm_statistics(CaptionModel(SMALL, len(VOCAB), labels), mean_std=0.3)
 
 
 def test_names_shapes_and_dtypes_in_the_file(tmp_path):

@@ -10,17 +10,14 @@ import torchvision
 from cxrcaption_ref.export import convert_densenet_state_dict, import_densenet
 from cxrcaption_ref.model import CaptionModel, ModelConfig
 
+from .helpers import randomize_batch_norm_statistics
+
 
 @pytest.fixture(scope="module")
 def torchvision_densenet():
     torch.manual_seed(7)
-    net = torchvision.models.densenet121(weights=None)
+    net = randomize_batch_norm_statistics(torchvision.models.densenet121(weights=None))
     with torch.no_grad():
-        for name, buf in net.named_buffers():
-            if name.endswith("running_var"):
-                buf.uniform_(0.5, 2.0)
-            elif name.endswith("running_mean"):
-                buf.normal_(0, 0.2)
         for name, p in net.named_parameters():
             if "norm" in name and name.endswith("bias"):
                 p.normal_(0, 0.1)
